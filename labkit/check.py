@@ -1,0 +1,94 @@
+"""Self-checks for the exercises at the end of each notebook.
+
+An exercise cell ends with ``labkit.check.answer("00.1", my_answer)``, which
+prints whether the answer is right and why, and returns True or False.
+Wrong answers never raise: a learner sees "not yet" and a hint, and a
+notebook run under nbval keeps going. Introduced in notebooks/00_start_here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: a check that returns (is_right, explanation)."""
+
+    prompt: str
+    check: Callable[[Any], tuple[bool, str]]
+
+
+def _close(actual: float, expected: float, rel: float) -> bool:
+    return abs(actual - expected) <= rel * abs(expected)
+
+
+def _model_bytes(answer: Any) -> tuple[bool, str]:
+    from labkit import models
+
+    size = models.info("smollm2:135m").size
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return False, "give a number of bytes, e.g. models.path('smollm2:135m').stat().st_size"
+    if _close(value, size, 0.01):
+        return True, f"the file is {size:,} bytes: what the model needs in RAM, before the KV cache."
+    if _close(value, size / 1e6, 0.05) or _close(value, size / 2**20, 0.05):
+        return False, "that looks like megabytes; the exercise asks for bytes."
+    return False, "read it from the file itself: models.path(name).stat().st_size"
+
+
+def _bits_per_weight(answer: Any) -> tuple[bool, str]:
+    from labkit import models
+
+    entry = models.info("smollm2:135m")
+    bpw = entry.size * 8 / entry.parameters
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return False, "give a number: file bytes x 8 / parameters"
+    if _close(value, bpw, 0.03):
+        return True, (f"{bpw:.2f} bits per weight: more than Q4_1's 5.0 because some tensors "
+                      "(norms in F32, the embedding in Q8_0) are kept at higher precision.")
+    if _close(value, 5.0, 0.01):
+        return False, "5.0 is Q4_1's block figure; the whole file holds more. Use the file size."
+    return False, "bits per weight = file size in bytes x 8 / number of parameters"
+
+
+def _register_name(answer: Any) -> tuple[bool, str]:
+    from labkit import models
+
+    text = str(answer).strip().lower()
+    valid = bool(models._NAME_RE.match(text if ":" in text else text + ":latest"))
+    if text == "llama3.2:3b":
+        return True, "model name, then ':' and a tag for the size: the names Ollama's library uses."
+    if valid:
+        return False, "a valid name, but Ollama's library calls the 3B size of Llama 3.2 by a tag after ':'."
+    return False, "names are lower case: letters, digits, '.', '_' or '-', with an optional ':tag'."
+
+
+EXERCISES: dict[str, Exercise] = {
+    "00.1": Exercise("How many bytes is the smollm2:135m GGUF file?", _model_bytes),
+    "00.2": Exercise("How many bits per weight does the smollm2:135m file use overall?", _bits_per_weight),
+    "00.3": Exercise("Under which Ollama-style name would you register Llama 3.2 3B?", _register_name),
+}
+
+
+def register_exercise(exercise_id: str, prompt: str, check: Callable[[Any], tuple[bool, str]]) -> None:
+    """Add an exercise (lesson modules call this for their own exercises)."""
+    EXERCISES[exercise_id] = Exercise(prompt, check)
+
+
+def answer(exercise_id: str, value: Any) -> bool:
+    """Check a learner's answer, print right/not yet with the reason, return True if right."""
+    if value is ...:
+        print(f"[{exercise_id}] not yet: replace ... with your answer.")
+        return False
+    exercise = EXERCISES.get(exercise_id)
+    if exercise is None:
+        raise KeyError(f"no exercise {exercise_id!r}; known: {', '.join(sorted(EXERCISES))}")
+    right, why = exercise.check(value)
+    print(f"[{exercise_id}] {'right' if right else 'not yet'}: {why}")
+    return right

@@ -1,0 +1,132 @@
+"""The ``labkit`` command: doctor, models, lab, serve.
+
+Each sub-command is a few lines that call the library, so what the command
+does can be read (and done) from a notebook as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from labkit.health import run
+
+    report = run()
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report)
+    return 0 if report.ok else 1
+
+
+def _models(args: argparse.Namespace) -> int:
+    from labkit import models
+
+    action = args.action or "list"
+    if action == "list":
+        for name in models.names():
+            entry = models.info(name)
+            print(f"{name:<24} {entry.quantization:<8} {entry.size / 1e6:>8.0f} MB  "
+                  f"{models.status(name):<14} {entry.licence}")
+    elif action == "path":
+        print(models.path(_need(args.name, "NAME")))
+    elif action == "register":
+        entry = models.register(_need(args.file, "PATH"), name=_need(args.as_name, "--name"),
+                                replace=args.replace)
+        print(f"registered {entry.name}: {entry.architecture}, {entry.parameters / 1e9:.2f} B parameters, "
+              f"{entry.quantization}, {entry.size / 1e9:.2f} GB")
+    elif action == "unregister":
+        models.unregister(_need(args.name, "NAME"))
+    elif action == "export":
+        name = _need(args.name, "NAME")
+        print(models.f16_path(name))
+        print(models.hf_dir(name))
+    return 0
+
+
+def _need(value: str | None, what: str) -> str:
+    if not value:
+        raise SystemExit(f"labkit models: this action needs {what}")
+    return value
+
+
+def course_dir() -> Path:
+    """The notebooks folder next to the package (a source checkout or an editable install)."""
+    here = Path(__file__).resolve().parent.parent / "notebooks"
+    return here if here.is_dir() else Path.cwd()
+
+
+def _lab(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    if not args.no_server:
+        try:
+            from labkit.ollama import ensure_server
+
+            env["OLLAMA_HOST"] = ensure_server()
+        except ImportError:
+            print("labkit: the Ollama-compatible server is not available in this version; "
+                  "lessons that need one will say so.")
+    notebooks = course_dir()
+    start = notebooks / "00_start_here.ipynb"
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}"]
+    if args.port:
+        command.append(f"--port={args.port}")
+    if start.exists():
+        command.append(str(start.relative_to(notebooks)))
+    command += args.jupyter_args
+    return subprocess.call(command, env=env)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from labkit.ollama import serve
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labkit", description="The Local LLM Lab Kit.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    doctor = sub.add_parser("doctor", help="check this machine for the course")
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    doctor.set_defaults(func=_doctor)
+
+    models = sub.add_parser("models", help="list, locate, register or export models")
+    models.add_argument("action", nargs="?", choices=["list", "path", "register", "unregister", "export"])
+    models.add_argument("name", nargs="?", help="model name (path, unregister, export)")
+    models.add_argument("file", nargs="?", help="GGUF file (register)")
+    models.add_argument("--name", dest="as_name", help="name for a registered model, e.g. llama3.2:3b")
+    models.add_argument("--replace", action="store_true", help="re-register an existing name")
+    models.set_defaults(func=_models)
+
+    lab = sub.add_parser("lab", help="open the course in JupyterLab (starts a local Ollama-compatible server)")
+    lab.add_argument("--port", type=int, help="JupyterLab port")
+    lab.add_argument("--no-server", action="store_true", help="do not start the Ollama-compatible server")
+    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab")
+    lab.set_defaults(func=_lab)
+
+    serve = sub.add_parser("serve", help="run the Ollama-compatible server in the foreground")
+    serve.add_argument("--host", help="address to bind (default from OLLAMA_HOST, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default from OLLAMA_HOST, else 11434)")
+    serve.set_defaults(func=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # `labkit models register FILE --name N`: the positional lands in `name`.
+    if getattr(args, "action", None) == "register" and args.file is None:
+        args.file, args.name = args.name, None
+    try:
+        return args.func(args)
+    except (LookupError, ValueError, FileNotFoundError, RuntimeError) as err:
+        print(f"labkit: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""Turn one GGUF file into the other forms the course needs.
+
+* :func:`dequantize_to_f16` expands a quantized GGUF into an F16 GGUF with
+  gguf-py, keeping every metadata key. llama.cpp loads it like the original,
+  and its quantizer can start the quantization ladder from it
+  (notebooks/03_llamacpp).
+* :func:`export_hf_folder` loads the GGUF through transformers' own GGUF
+  reader (which dequantizes to float) and saves an ordinary Hugging Face
+  folder, so ``HuggingFacePipeline.from_model_id`` can load it offline
+  (notebooks/04_huggingface).
+
+Callers normally use :func:`labkit.models.f16_path` and
+:func:`labkit.models.hf_dir`, which cache the results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def dequantize_to_f16(source: Path, target: Path, progress: bool = True) -> Path:
+    """Write ``source`` to ``target`` with every quantized tensor as F16.
+
+    Tensors that were F32 (norms, biases) stay F32, as llama.cpp expects;
+    everything else is dequantized with ``gguf.quants.dequantize`` and stored
+    as half floats. ``general.file_type`` is set to MOSTLY_F16.
+    """
+    import gguf
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    reader = gguf.GGUFReader(source)
+    arch = reader.fields[gguf.Keys.General.ARCHITECTURE].contents()
+    writer = gguf.GGUFWriter(target, arch=arch, endianess=reader.endianess)
+
+    for field in reader.fields.values():
+        # GGUF.* are the reader's virtual fields; the writer adds the architecture itself.
+        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
+            continue
+        value_type = field.types[0]
+        sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
+        value = field.contents()
+        if field.name == gguf.Keys.General.FILE_TYPE:
+            value = int(gguf.LlamaFileType.MOSTLY_F16)
+        writer.add_key_value(field.name, value, value_type, sub_type=sub_type)
+
+    keep_f32 = {gguf.GGMLQuantizationType.F32}
+    converted: list[tuple[str, np.ndarray]] = []
+    for tensor in tqdm(reader.tensors, desc=f"dequantizing {source.name}", disable=not progress, leave=False):
+        values = gguf.quants.dequantize(tensor.data, tensor.tensor_type)
+        if tensor.tensor_type in keep_f32:
+            array = np.asarray(values, dtype=np.float32)
+        else:
+            array = np.asarray(values, dtype=np.float16)
+        converted.append((tensor.name, array))
+        writer.add_tensor_info(tensor.name, array.shape, array.dtype, array.nbytes)
+
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    for _, array in converted:
+        writer.write_tensor_data(array)
+    writer.close()
+    return target
+
+
+def export_hf_folder(source: Path, target: Path) -> Path:
+    """Save ``source`` (a GGUF file) as a Hugging Face folder in ``target``.
+
+    transformers can read a GGUF directly (``gguf_file=``), but a model loaded
+    that way refuses ``save_pretrained``. A fresh model built from the same
+    config, with the loaded weights copied in, saves normally (float32
+    safetensors), and the tokenizer converted from the GGUF vocabulary is
+    saved next to it.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from labkit.logs import quiet
+
+    folder, file_name = str(source.parent), source.name
+    with quiet():
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=file_name)
+        loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file_name, dtype=torch.float32)
+        fresh = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+        fresh.load_state_dict(loaded.state_dict())
+        fresh.generation_config = loaded.generation_config
+    target.mkdir(parents=True, exist_ok=True)
+    fresh.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target

