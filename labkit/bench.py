@@ -22,6 +22,7 @@ import concurrent.futures
 import multiprocessing
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from labkit import models
@@ -57,17 +58,26 @@ def _rss_mb() -> float:
 
 
 def _peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (Linux/macOS; Windows via psutil)."""
-    try:
-        import resource
-        import sys
+    """Peak resident memory of this process so far.
 
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak / 2**20 if sys.platform == "darwin" else peak / 1024
-    except ImportError:  # Windows
+    On Linux this is ``VmHWM`` from /proc, which starts afresh in a new
+    process image (``ru_maxrss`` would carry over the peak of a large parent
+    that forked us, e.g. a Jupyter kernel).
+    """
+    import sys
+
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    if sys.platform == "win32":
         import psutil
 
         return psutil.Process().memory_info().peak_wset / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # bytes on macOS
 
 
 def count_tokens(model: str, text: str) -> int:

@@ -69,10 +69,46 @@ def _register_name(answer: Any) -> tuple[bool, str]:
     return False, "names are lower case: letters, digits, '.', '_' or '-', with an optional ':tag'."
 
 
+def _float32_bytes(answer: Any) -> tuple[bool, str]:
+    from labkit import models
+
+    expected = models.info("smollm2:135m").parameters * 4
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return False, "give a number of bytes: parameters x 4 bytes per float32"
+    if _close(value, expected, 0.02):
+        return True, f"{expected:,} bytes: {expected / models.info('smollm2:135m').size:.1f}x the Q4_1 file."
+    if _close(value, expected / 2, 0.02):
+        return False, "that is 2 bytes per parameter (float16/bfloat16); the export is float32."
+    return False, "float32 is 4 bytes per parameter; the parameter count is models.info(name).parameters"
+
+
+def _full_text(answer: Any) -> tuple[bool, str]:
+    text = str(answer).replace(" ", "").replace('"', "").replace("'", "").lower()
+    if text in ("return_full_text=false", "pipeline_kwargs={return_full_text:false}"):
+        return True, "without it the pipeline returns prompt + answer, and chains repeat the prompt."
+    if "return_full_text" in text:
+        return False, "right argument, wrong value: the default (True) is the one that echoes."
+    return False, "look at the pipeline_kwargs of the second HuggingFacePipeline in section 1."
+
+
+def _im_start_id(answer: Any) -> tuple[bool, str]:
+    from labkit import tokens
+
+    expected = tokens.tokenize("smollm2:135m", "<|im_start|>")[0].id
+    if str(answer).strip() == str(expected):
+        return True, "one id for the whole special token: the template's markers cost one token each."
+    return False, "tokenize it: tokenizer.convert_tokens_to_ids('<|im_start|>')"
+
+
 EXERCISES: dict[str, Exercise] = {
     "00.1": Exercise("How many bytes is the smollm2:135m GGUF file?", _model_bytes),
     "00.2": Exercise("How many bits per weight does the smollm2:135m file use overall?", _bits_per_weight),
     "00.3": Exercise("Under which Ollama-style name would you register Llama 3.2 3B?", _register_name),
+    "04.1": Exercise("How many bytes do the float32 weights of SmolLM2 take?", _float32_bytes),
+    "04.2": Exercise("Which pipeline argument stops the prompt echo?", _full_text),
+    "04.3": Exercise("What is the token id of <|im_start|> in SmolLM2?", _im_start_id),
 }
 
 

@@ -175,6 +175,9 @@ def hf_pipeline(model: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str 
     """
     from langchain_huggingface import HuggingFacePipeline
 
+    from labkit.logs import quiet_transformers
+
+    quiet_transformers()
     chosen = pick_device(device)
     kwargs = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "return_full_text": False,
               **pipeline_kwargs}

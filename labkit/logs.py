@@ -81,3 +81,15 @@ def silence_llama_logger() -> None:
     # Keep a reference: the C side holds only a pointer to the callback.
     globals()["_callback_ref"] = _drop
     llama_cpp.llama_log_set(_drop, None)
+
+
+def quiet_transformers() -> None:
+    """Hide transformers' per-load progress bars and info messages (kept: warnings worth reading).
+
+    Loading a model prints a "Loading weights" bar every time; in a notebook
+    that is noise between the results.
+    """
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()

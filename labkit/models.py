@@ -476,6 +476,9 @@ def f16_path(name: str) -> Path:
         return target
 
 
+HF_EXPORT_VERSION = 2  # bump when export_hf_folder changes, so cached folders are rebuilt
+
+
 def hf_dir(name: str) -> Path:
     """A Hugging Face model folder (config, tokenizer, safetensors) for ``name``.
 
@@ -487,17 +490,16 @@ def hf_dir(name: str) -> Path:
     entry = info(name)
     target = _derived_dir(entry) / "hf"
     done = target / "labkit-export.json"
+    stamp = {"source_sha256": entry.sha256, "model": entry.name, "export_version": HF_EXPORT_VERSION}
     with _lock:
-        if done.exists() and json.loads(done.read_text()).get("source_sha256") == entry.sha256:
+        if done.exists() and json.loads(done.read_text()) == stamp:
             return target
         from labkit.convert import export_hf_folder
 
         partial = Path(tempfile.mkdtemp(prefix="hf-", dir=target.parent))
         try:
             export_hf_folder(source, partial)
-            (partial / "labkit-export.json").write_text(
-                json.dumps({"source_sha256": entry.sha256, "model": entry.name}, indent=2)
-            )
+            (partial / "labkit-export.json").write_text(json.dumps(stamp, indent=2))
             if target.exists():
                 shutil.rmtree(target)
             partial.replace(target)

@@ -37,6 +37,9 @@ def _hf(model: str):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from labkit.logs import quiet_transformers
+
+    quiet_transformers()
     folder = models.hf_dir(model)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     network = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)

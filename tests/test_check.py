@@ -18,6 +18,9 @@ def _bpw() -> float:
         ("00.1", lambda: models.path("smollm2:135m").stat().st_size, lambda: 98.4),
         ("00.2", _bpw, lambda: 5.0),
         ("00.3", lambda: "llama3.2:3b", lambda: "Llama 3.2 (3B)"),
+        ("04.1", lambda: models.info("smollm2:135m").parameters * 4, lambda: models.info("smollm2:135m").size),
+        ("04.2", lambda: "return_full_text=False", lambda: "return_full_text=True"),
+        ("04.3", lambda: 1, lambda: 0),
     ],
 )
 def test_self_checks(exercise, right, wrong, capsys) -> None:
