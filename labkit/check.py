@@ -102,10 +102,39 @@ def _im_start_id(answer: Any) -> tuple[bool, str]:
     return False, "tokenize it: tokenizer.convert_tokens_to_ids('<|im_start|>')"
 
 
+def _num_ctx(answer: Any) -> tuple[bool, str]:
+    text = str(answer).replace(" ", "").lower()
+    if text.startswith("num_ctx"):
+        return True, "num_ctx sets the context window the server allocates; left unset, its default applies."
+    if "num_predict" in text or "max_tokens" in text:
+        return False, "that limits the answer's length, not how much of the prompt is read."
+    return False, "look at what differed between the two ChatOllama objects in section 4."
+
+
+def _keep_alive_zero(answer: Any) -> tuple[bool, str]:
+    if str(answer).strip() in ("0", "0s", "0m"):
+        return True, "0 unloads after the request; a negative value keeps the model loaded forever."
+    if str(answer).strip().startswith("-"):
+        return False, "a negative keep_alive keeps the model loaded forever: the opposite."
+    return False, "the value is a duration; the one that means 'no time at all' unloads at once."
+
+
+def _prompt_eval_count(answer: Any) -> tuple[bool, str]:
+    text = str(answer).strip().strip("'\"")
+    if text == "prompt_eval_count":
+        return True, "the server's own count of prompt tokens: compare it with your token count."
+    if text == "eval_count":
+        return False, "eval_count counts the generated tokens; you want the prompt's."
+    return False, "it is in response_metadata (and in every /api/chat or /api/generate reply)."
+
+
 EXERCISES: dict[str, Exercise] = {
     "00.1": Exercise("How many bytes is the smollm2:135m GGUF file?", _model_bytes),
     "00.2": Exercise("How many bits per weight does the smollm2:135m file use overall?", _bits_per_weight),
     "00.3": Exercise("Under which Ollama-style name would you register Llama 3.2 3B?", _register_name),
+    "02.1": Exercise("Which ChatOllama argument prevents silent truncation?", _num_ctx),
+    "02.2": Exercise("What keep_alive value unloads a model right after the request?", _keep_alive_zero),
+    "02.3": Exercise("Which response field counts the prompt tokens the model read?", _prompt_eval_count),
     "04.1": Exercise("How many bytes do the float32 weights of SmolLM2 take?", _float32_bytes),
     "04.2": Exercise("Which pipeline argument stops the prompt echo?", _full_text),
     "04.3": Exercise("What is the token id of <|im_start|> in SmolLM2?", _im_start_id),

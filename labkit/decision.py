@@ -134,11 +134,15 @@ def cost_compute(tokens_per_day: float = 1_000_000, input_share: float = 0.75, c
 # LatencyExplorer
 # ---------------------------------------------------------------------------------------------
 
-def _from_bench(bench: Any, name: str) -> float | None:
+def _from_bench(bench: Any, *names: str) -> float | None:
+    """The first of ``names`` that ``bench`` (a dict or a ``labkit.bench.Measurement``) has."""
     if bench is None:
         return None
-    value = bench.get(name) if isinstance(bench, dict) else getattr(bench, name, None)
-    return None if value is None else float(value)
+    for name in names:
+        value = bench.get(name) if isinstance(bench, dict) else getattr(bench, name, None)
+        if value is not None:
+            return float(value)
+    return None
 
 
 def latency_compute(input_tokens: int = 500, output_tokens: int = 200, rtt_s: float = 0.05, warm: bool = True,
@@ -147,9 +151,8 @@ def latency_compute(input_tokens: int = 500, output_tokens: int = 200, rtt_s: fl
                     bench: Any = None) -> dict[str, tradeoffs.Latency]:
     """Seconds until a full answer, part by part, for the cloud model and for the local engine.
 
-    ``bench`` is a measurement from ``labkit.bench`` (an object or dict with ``load_s``,
-    ``ttft_s``, ``prefill_tokens_per_s``, ``decode_tokens_per_s``); its figures replace the
-    slider values. Cloud TTFT and speed come from ``data/cloud_prices.csv``.
+    ``bench`` is a ``labkit.bench.Measurement`` (or a dict) with ``load_s``, ``ttft_s``,
+    ``prefill_tok_s`` and ``decode_tok_s``; its figures replace the slider values. Cloud TTFT and speed come from ``data/cloud_prices.csv``.
 
     Introduced in notebooks/05_local_vs_cloud.
     """
@@ -159,8 +162,8 @@ def latency_compute(input_tokens: int = 500, output_tokens: int = 200, rtt_s: fl
                          "another model.")
     local_load = _from_bench(bench, "load_s") or load_s
     local_ttft = _from_bench(bench, "ttft_s") or ttft_s
-    local_prefill = _from_bench(bench, "prefill_tokens_per_s") or prefill_tokens_per_s
-    local_decode = _from_bench(bench, "decode_tokens_per_s") or decode_tokens_per_s
+    local_prefill = _from_bench(bench, "prefill_tok_s", "prefill_tokens_per_s") or prefill_tokens_per_s
+    local_decode = _from_bench(bench, "decode_tok_s", "decode_tokens_per_s") or decode_tokens_per_s
     return {
         "cloud": tradeoffs.cloud_latency(output_tokens, rtt_s=rtt_s, ttft_s=price.ttft_s,
                                          tokens_per_s=price.output_tokens_per_s),

@@ -1,0 +1,146 @@
+"""Capability, measured: short tasks with checkable answers, run on any LangChain model.
+
+``data/eval/tasks.jsonl`` holds 40 tasks in six categories (arithmetic,
+facts, format, json, extraction, instructions). :func:`evaluate` sends each
+prompt to a chat model or LLM, checks the answer mechanically and returns
+per-category accuracy. It is how the local-vs-cloud lesson compares
+capability with numbers rather than impressions (notebooks/05_local_vs_cloud).
+
+A cloud model can be scored the same way — pass any LangChain chat model —
+but only when a learner opts in with their own API key; nothing here calls a
+cloud service by itself, and the tests never do.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TASKS_FILE = Path(__file__).resolve().parent.parent / "data" / "eval" / "tasks.jsonl"
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+CATEGORIES = ("arithmetic", "facts", "format", "json", "extraction", "instructions")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One prompt and how to check its answer."""
+
+    id: str
+    category: str
+    prompt: str
+    check: str  # number | contains | contains_any | exact | regex | json | json_keys
+    answer: Any
+
+
+@dataclass(frozen=True)
+class Result:
+    """One task's outcome."""
+
+    task: Task
+    output: str
+    correct: bool
+
+
+def load_tasks(path: str | Path | None = None) -> list[Task]:
+    """The task list from ``data/eval/tasks.jsonl`` (one JSON object per line)."""
+    lines = Path(path or TASKS_FILE).read_text(encoding="utf-8").splitlines()
+    return [Task(**json.loads(line)) for line in lines if line.strip()]
+
+
+def _first_json(text: str) -> Any:
+    """The first JSON value in ``text`` (models often wrap it in prose or code fences)."""
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"[\[{]", text):
+        try:
+            value, _ = decoder.raw_decode(text[match.start():])
+            return value
+        except json.JSONDecodeError:
+            continue
+    raise ValueError("no JSON value in the output")
+
+
+def _normalise(value: Any) -> Any:
+    """Compare JSON leniently on case and surrounding spaces of strings."""
+    if isinstance(value, str):
+        return value.strip().lower()
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k).strip().lower(): _normalise(v) for k, v in value.items()}
+    return value
+
+
+def is_correct(task: Task, output: str) -> bool:
+    """Check ``output`` against the task's answer, mechanically."""
+    text = output.strip()
+    if task.check == "number":
+        # The first number the model *adds* must be the answer; numbers it merely repeats from
+        # the prompt ("7 + 5 = 12") are skipped.
+        given = {float(n) for n in _NUMBER.findall(task.prompt)}
+        for found in (float(n) for n in _NUMBER.findall(text.replace(",", ""))):
+            if found == float(task.answer):
+                return True
+            if found not in given:
+                return False
+        return False
+    if task.check == "contains":
+        return str(task.answer).lower() in text.lower()
+    if task.check == "contains_any":
+        return any(str(a).lower() in text.lower() for a in task.answer)
+    if task.check == "exact":
+        return text.strip(" .!\"'`") == task.answer
+    if task.check == "regex":
+        return re.search(task.answer, text) is not None
+    if task.check in ("json", "json_keys"):
+        try:
+            value = _first_json(text)
+        except ValueError:
+            return False
+        if task.check == "json_keys":
+            return isinstance(value, dict) and all(key in value for key in task.answer)
+        return _normalise(value) == _normalise(task.answer)
+    raise ValueError(f"unknown check {task.check!r} in task {task.id}")
+
+
+def _text(reply: Any) -> str:
+    """A chat model returns a message, an LLM returns a string."""
+    return reply if isinstance(reply, str) else str(getattr(reply, "content", reply))
+
+
+def run(llm: Any, tasks: list[Task] | None = None, categories: tuple[str, ...] | None = None,
+        per_category: int | None = None, progress: bool = True) -> list[Result]:
+    """Send every task to ``llm`` (anything with ``.invoke``) and check each answer."""
+    from tqdm.auto import tqdm
+
+    chosen = [t for t in (tasks or load_tasks()) if categories is None or t.category in categories]
+    if per_category is not None:
+        counts: dict[str, int] = {}
+        kept = []
+        for task in chosen:
+            counts[task.category] = counts.get(task.category, 0) + 1
+            if counts[task.category] <= per_category:
+                kept.append(task)
+        chosen = kept
+    results = []
+    for task in tqdm(chosen, desc="evaluating", unit="task", disable=not progress):
+        output = _text(llm.invoke(task.prompt))
+        results.append(Result(task, output, is_correct(task, output)))
+    return results
+
+
+def accuracy(results: list[Result]):
+    """Per-category accuracy (and the overall row) as a pandas DataFrame."""
+    import pandas as pd
+
+    rows = [{"category": r.task.category, "correct": r.correct} for r in results]
+    table = pd.DataFrame(rows).groupby("category")["correct"].agg(["mean", "sum", "count"])
+    table.loc["all"] = [table["sum"].sum() / table["count"].sum(), table["sum"].sum(), table["count"].sum()]
+    return table.rename(columns={"mean": "accuracy", "sum": "correct", "count": "tasks"})
+
+
+def evaluate(llm: Any, **kwargs: Any):
+    """Run the tasks on ``llm`` and return per-category accuracy (see :func:`run` for options)."""
+    return accuracy(run(llm, **kwargs))

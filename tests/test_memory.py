@@ -1,0 +1,151 @@
+"""The memory estimate, part by part, and checked against real llama.cpp runs of the course models.
+
+Each real run happens in a fresh Python process (``memory.measure``), so its RSS holds nothing
+but llama.cpp and the model. Runs go two at a time while gguf-py reads the shapes.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from labkit import memory, models
+
+MIB = memory.MIB
+COURSE_MODELS = ["smollm2:135m", "gemma3:270m"]
+CONTEXTS = [512, 2048, 8192]
+CASES = [(name, n_ctx) for name in COURSE_MODELS for n_ctx in CONTEXTS]
+SLIDING = ("gemma3:270m", 8192, False)  # Gemma 3 with a sliding-window-sized cache on its local layers
+
+
+@pytest.fixture(scope="module")
+def runs():
+    paths = {name: models.path(name) for name in COURSE_MODELS}
+    jobs = [(name, n_ctx, True) for name, n_ctx in CASES] + [SLIDING]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {job: pool.submit(memory.measure, paths[job[0]], job[1], swa_full=job[2]) for job in jobs}
+        shapes = {name: memory.shape(name) for name in COURSE_MODELS}
+        measured = {job: future.result() for job, future in futures.items()}
+    return shapes, measured
+
+
+@pytest.mark.parametrize("name,n_ctx", CASES)
+def test_resident_estimate_within_15_percent_of_rss(runs, name, n_ctx):
+    shapes, measured = runs
+    run = measured[(name, n_ctx, True)]
+    guess = memory.estimate(shapes[name], n_ctx, prompt_tokens=run.prompt_tokens)
+    assert guess.total_resident == pytest.approx(run.rss_increase, rel=0.15), (guess.mib(), run)
+    # reserved is what llama.cpp asks for; on a CPU far less of it is ever touched
+    assert guess.total_reserved > run.rss_increase
+
+
+@pytest.mark.parametrize("name,n_ctx", CASES)
+def test_kv_cache_matches_llama_cpp_within_1_percent(runs, name, n_ctx):
+    shapes, measured = runs
+    run = measured[(name, n_ctx, True)]
+    assert run.reported_kv is not None, "llama.cpp's log had no 'llama_kv_cache: size' line"
+    assert memory.kv_cache_bytes(shapes[name], n_ctx) == pytest.approx(run.reported_kv, rel=0.01)
+
+
+def test_sliding_window_cache_of_gemma3(runs):
+    shapes, measured = runs
+    run = measured[SLIDING]
+    gemma = shapes["gemma3:270m"]
+    small = memory.kv_cache_bytes(gemma, 8192, swa_full=False)
+    assert small == pytest.approx(run.reported_kv, rel=0.01)
+    assert memory.estimate(gemma, 8192, swa_full=False, prompt_tokens=run.prompt_tokens).total_resident == \
+        pytest.approx(run.rss_increase, rel=0.15)
+    # 3 global layers keep 8192 cells, 15 local layers keep 512 + 512 = 1024 cells; 1 KiB per cell and layer
+    assert small == (3 * 8192 + 15 * 1024) * 1024
+    assert memory.kv_cache_bytes(gemma, 8192) == 18 * 8192 * 1024
+
+
+@pytest.mark.parametrize("name,n_ctx", CASES)
+def test_ollama_compute_formula_is_what_llama_cpp_reserves(runs, name, n_ctx):
+    shapes, measured = runs
+    run = measured[(name, n_ctx, True)]
+    assert memory.compute_buffer_reserved(shapes[name], n_ctx) == pytest.approx(run.reported_compute, rel=0.05)
+
+
+def test_weights_match_llama_cpp_model_buffers(runs):
+    # llama.cpp reports the mapped file tensors, plus a repacked copy of some 4-bit matrices
+    # where the CPU has kernels for them (x86 AVX2 here: Gemma's Q4_K matrices)
+    shapes, measured = runs
+    for name in COURSE_MODELS:
+        guess = memory.estimate(shapes[name], 512)
+        reported = measured[(name, 512, True)].reported_weights
+        assert reported in (pytest.approx(guess.weights, rel=0.01),
+                            pytest.approx(guess.weights + guess.weights_repacked, rel=0.01))
+
+
+# --- shapes -------------------------------------------------------------------------------------
+
+def test_shape_from_gguf_reads_the_course_models(runs):
+    shapes, _ = runs
+    smol, gemma = shapes["smollm2:135m"], shapes["gemma3:270m"]
+    assert (smol.name, smol.layers, smol.heads, smol.kv_heads, smol.head_dim, smol.d_model, smol.vocab) == \
+        ("smollm2:135m", 30, 9, 3, 64, 576, 49152)
+    assert smol.swa_layers == 0 and smol.weight_bytes < models.info("smollm2:135m").size
+    assert (gemma.layers, gemma.kv_heads, gemma.head_dim, gemma.sliding_window, gemma.swa_layers) == (18, 1, 256, 512, 15)
+    assert gemma.repack_bytes > 0
+    # reading a 262k vocabulary takes seconds, so the shape is remembered in the model store
+    assert len(list((models.store_root() / "shapes").glob("*.json"))) >= 2
+    assert memory.shape_from_gguf(models.path("gemma3:270m")) == memory.shape_from_gguf(models.path("gemma3:270m"))
+
+
+def test_shape_from_table_and_errors(tmp_path):
+    llama = memory.shape_from_table("Llama-3.1-8B")
+    assert (llama.layers, llama.kv_heads, llama.head_dim, llama.context) == (32, 8, 128, 131072)
+    assert memory.shape_from_table("gemma-3-27b").swa_layers == 62 - 10
+    with pytest.raises(KeyError, match="llama-3.1-8b"):
+        memory.shape_from_table("gpt-7")
+    with pytest.raises(KeyError, match="smollm2:135m"):
+        memory.shape("no-such-model")
+    with pytest.raises(FileNotFoundError, match="gguf"):
+        memory.shape_from_gguf(tmp_path / "missing.gguf")
+    not_gguf = tmp_path / "x.gguf"
+    not_gguf.write_bytes(b"not a gguf file at all")
+    with pytest.raises(ValueError, match="GGUF"):
+        memory.shape_from_gguf(not_gguf)
+
+
+# --- hand-checked formulas ----------------------------------------------------------------------
+
+def test_kv_cache_formula_against_published_figures():
+    # 2 × 32 layers × 4096 × 8 kv heads × 128 × 2 bytes = 512 MiB (the figure llama.cpp PR #10136 quotes)
+    llama = memory.shape_from_table("llama-3.1-8b")
+    assert memory.kv_cache_bytes(llama, 4096) == 512 * MIB
+    assert memory.kv_cache_bytes(llama, 131072) == 16 * 1024 * MIB
+    assert memory.kv_cache_bytes(llama, 4096, kv_type="q8_0") == 272 * MIB   # 34 bytes per 32 values, not 2 per value
+    assert memory.kv_cache_bytes(llama, 4096, kv_type="q4_0") == 144 * MIB   # 18 bytes per 32 values
+    assert memory.kv_cache_bytes(llama, 4096, n_parallel=4) == 2048 * MIB   # Ollama's 4 parallel slots
+    assert memory.kv_cache_bytes(memory.shape_from_table("qwen2.5-0.5b"), 2048) == 24 * MIB
+    assert memory.kv_cache_bytes(memory.shape_from_table("llama-2-7b"), 4096) == 2048 * MIB
+    assert memory.padded_context(1000) == 1024
+
+
+def test_compute_formula_matches_llama3_log_lines():
+    # Llama-3-8B, n_ubatch 512, ctx 4096: the attention term 296.0 MiB, the logits term 258.5 MiB
+    llama = memory.shape_from_table("llama-3.1-8b")
+    assert memory.compute_buffer_reserved(llama, 4096) / MIB == pytest.approx(296.0, abs=0.01)
+    assert 4 * 512 * (llama.d_model + llama.vocab) / MIB == pytest.approx(258.5, abs=0.01)
+
+
+def test_estimate_for_a_table_model_and_fits():
+    guess = memory.estimate("llama-3.1-8b", 4096, bits_per_weight=4.84)
+    assert guess.weights == pytest.approx(8_030_261_248 * 4.84 / 8)
+    assert guess.weights_repacked == 0
+    assert guess.kv_cache == 512 * MIB
+    assert guess.total_reserved == pytest.approx(guess.weights + guess.kv_cache + guess.compute_reserved + guess.overhead)
+    assert guess.compute_resident < guess.compute_reserved
+    assert memory.fits(guess, 16) and not memory.fits(guess, 4)
+    assert not memory.fits(memory.estimate("llama-3.1-8b", 131072, bits_per_weight=4.84), 16)
+    assert set(guess.mib()) >= {"weights", "kv_cache", "compute_reserved", "compute_resident", "overhead"}
+    assert "total_resident" in str(guess)
+
+
+def test_bad_settings_say_what_to_do():
+    llama = memory.shape_from_table("llama-3.1-8b")
+    with pytest.raises(ValueError, match="give the number"):
+        memory.estimate(llama, 0)
+    with pytest.raises(ValueError, match="q8_0"):
+        memory.kv_cache_bytes(llama, 4096, kv_type="q3")
