@@ -128,16 +128,86 @@ def _prompt_eval_count(answer: Any) -> tuple[bool, str]:
     return False, "it is in response_metadata (and in every /api/chat or /api/generate reply)."
 
 
+def _kv_mib(answer: Any) -> tuple[bool, str]:
+    expected = 2 * 30 * 4096 * 3 * 64 * 2 / 2**20
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return False, "2 x layers x n_ctx x kv_heads x head_dim x 2 bytes, divided by 2**20"
+    if _close(value, expected, 0.02):
+        return True, f"{expected:.0f} MiB: small here, but the same formula gives gigabytes for 8B models at 128k."
+    if _close(value, expected / 2, 0.02):
+        return False, "remember the factor 2: keys AND values are cached."
+    if _close(value, expected * 2**20 / 1e6, 0.02):
+        return False, "that is MB (10**6 bytes); the exercise asks for MiB (2**20)."
+    return False, "2 x 30 x 4096 x 3 x 64 x 2 bytes"
+
+
+def _ceiling(answer: Any) -> tuple[bool, str]:
+    expected = 50 / 4.9
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return False, "divide bandwidth by the bytes read per token"
+    if _close(value, expected, 0.05):
+        return True, f"about {expected:.0f} tokens/s: every token reads all 4.9 GB once."
+    return False, "each token reads every weight once: tokens/s <= bandwidth / model size"
+
+
+def _prefill(answer: Any) -> tuple[bool, str]:
+    text = str(answer).strip().lower()
+    if text == "prefill":
+        return True, "prefill processes all prompt tokens in parallel: arithmetic, so cores help."
+    if text == "decode":
+        return False, "decode reads all weights for each single token: it waits on memory, not cores."
+    return False, "answer 'prefill' or 'decode'"
+
+
+def _monthly_cost(answer: Any) -> tuple[bool, str]:
+    expected = (1.0 * 0.15 + 0.25 * 0.60) * 30.4
+    try:
+        value = float(str(answer).replace("$", "").replace(",", ""))
+    except (TypeError, ValueError):
+        return False, "give a number of dollars"
+    if _close(value, expected, 0.02):
+        return True, f"${expected:.2f} a month: at this volume a cheap API costs less than the electricity of a GPU box."
+    if _close(value, expected / 30.4, 0.02):
+        return False, "that is per day; multiply by the days in a month."
+    return False, "(input M x input price + output M x output price) per day, times 30.4"
+
+
+def _never_leaves(answer: Any) -> tuple[bool, str]:
+    text = str(answer).strip().lower()
+    if text == "llamacpp_edge":
+        return True, "an engine embedded in the app on the device: no network in the path at all."
+    if text == "ollama_workstation":
+        return False, "the prompt stays in the organisation, but it travels to the workstation over the network."
+    return False, "look at the 'leaves the device' column."
+
+
+def _capability(answer: Any) -> tuple[bool, str]:
+    text = str(answer).strip().lower()
+    if text == "capability":
+        return True, "it measures what the model can do, on tasks with checkable answers."
+    return False, "it ran tasks with right and wrong answers: which criterion is that?"
+
+
 EXERCISES: dict[str, Exercise] = {
     "00.1": Exercise("How many bytes is the smollm2:135m GGUF file?", _model_bytes),
     "00.2": Exercise("How many bits per weight does the smollm2:135m file use overall?", _bits_per_weight),
     "00.3": Exercise("Under which Ollama-style name would you register Llama 3.2 3B?", _register_name),
+    "01.1": Exercise("How many MiB is SmolLM2's f16 KV cache at n_ctx=4096?", _kv_mib),
+    "01.2": Exercise("Decode ceiling for 50 GB/s and a 4.9 GB model?", _ceiling),
+    "01.3": Exercise("Which phase is compute-bound?", _prefill),
     "02.1": Exercise("Which ChatOllama argument prevents silent truncation?", _num_ctx),
     "02.2": Exercise("What keep_alive value unloads a model right after the request?", _keep_alive_zero),
     "02.3": Exercise("Which response field counts the prompt tokens the model read?", _prompt_eval_count),
     "04.1": Exercise("How many bytes do the float32 weights of SmolLM2 take?", _float32_bytes),
     "04.2": Exercise("Which pipeline argument stops the prompt echo?", _full_text),
     "04.3": Exercise("What is the token id of <|im_start|> in SmolLM2?", _im_start_id),
+    "05.1": Exercise("Monthly cost of 1M input + 250k output tokens a day at $0.15/$0.60?", _monthly_cost),
+    "05.2": Exercise("Which option never sends a prompt off the device?", _never_leaves),
+    "05.3": Exercise("Which criterion did evaluate measure?", _capability),
 }
 
 
