@@ -192,6 +192,28 @@ def _capability(answer: Any) -> tuple[bool, str]:
     return False, "it ran tasks with right and wrong answers: which criterion is that?"
 
 
+def _q4_0_block(answer: Any) -> tuple[bool, str]:
+    if str(answer).strip() == "18":
+        return True, "32 weights x 4 bits = 16 bytes, plus a 2-byte float16 scale: 18 bytes, 4.5 bits per weight."
+    if str(answer).strip() == "16":
+        return False, "that is the weights alone; each block also stores its float16 scale."
+    return False, "32 weights of 4 bits, plus one float16 scale"
+
+
+def _batch_helps(answer: Any) -> tuple[bool, str]:
+    text = str(answer).strip().lower()
+    if text == "prefill":
+        return True, "n_batch is how many prompt tokens go through per step; decode is always one token."
+    return False, "decode handles one token at a time whatever n_batch is."
+
+
+def _smallest_level(answer: Any) -> tuple[bool, str]:
+    text = str(answer).strip().upper()
+    if text == "Q2_K":
+        return True, "Q2_K: the smallest file, and the largest loss of quality."
+    return False, "compare the size column of the ladder table."
+
+
 EXERCISES: dict[str, Exercise] = {
     "00.1": Exercise("How many bytes is the smollm2:135m GGUF file?", _model_bytes),
     "00.2": Exercise("How many bits per weight does the smollm2:135m file use overall?", _bits_per_weight),
@@ -202,6 +224,9 @@ EXERCISES: dict[str, Exercise] = {
     "02.1": Exercise("Which ChatOllama argument prevents silent truncation?", _num_ctx),
     "02.2": Exercise("What keep_alive value unloads a model right after the request?", _keep_alive_zero),
     "02.3": Exercise("Which response field counts the prompt tokens the model read?", _prompt_eval_count),
+    "03.1": Exercise("How many bytes does one Q4_0 block take?", _q4_0_block),
+    "03.2": Exercise("Does n_batch speed up prefill or decode?", _batch_helps),
+    "03.3": Exercise("Which ladder level has the smallest file?", _smallest_level),
     "04.1": Exercise("How many bytes do the float32 weights of SmolLM2 take?", _float32_bytes),
     "04.2": Exercise("Which pipeline argument stops the prompt echo?", _full_text),
     "04.3": Exercise("What is the token id of <|im_start|> in SmolLM2?", _im_start_id),

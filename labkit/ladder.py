@@ -1,0 +1,557 @@
+"""The quantization ladder: one model, F16 down to Q2_K, measured rather than told.
+
+From the F16 GGUF of a course model, llama.cpp's own quantizer (`llama_model_quantize`)
+writes Q8_0, Q6_K, Q5_K_M, Q4_K_M, Q4_0, Q3_K_M and Q2_K. Each level is then measured in
+a fresh process (so memory figures are not polluted by the previous level): file size,
+bits per weight, load time, decode speed, peak RSS, perplexity on a held-out text, and
+how far its next-token distributions drift from F16 (mean KL divergence, top-1
+agreement). The tensor types are read back from each output file, because llama.cpp
+does not always use the type a level is named after.
+
+Introduced in notebooks/05_quantization.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover - only for type hints
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "LEVELS",
+    "LadderRow",
+    "heldout_text",
+    "heldout_tokens",
+    "quantize_file",
+    "quantize_ladder",
+    "measure",
+    "ladder",
+    "format_table",
+    "format_comparison",
+    "PUBLISHED_7B",
+    "types_by_role",
+    "format_types",
+    "plot_size_vs_perplexity",
+    "plot_speed_vs_size",
+]
+
+# The ladder, from the baseline down. Names are llama.cpp's file types (`llama-quantize --help`).
+LEVELS = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0", "Q3_K_M", "Q2_K")
+
+HELDOUT_FILE = Path(__file__).resolve().parent.parent / "data" / "heldout" / "ruth_kjv.txt"
+
+
+# --------------------------------------------------------------------------------------
+# The held-out text
+# --------------------------------------------------------------------------------------
+
+
+def heldout_text(path: str | os.PathLike[str] | None = None) -> str:
+    """The public-domain text perplexity is measured on (data/heldout/, see its README).
+
+    Introduced in notebooks/05_quantization.
+    """
+    file = Path(path) if path is not None else HELDOUT_FILE
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"Held-out text not found at {file}. Run from a checkout of the course repository "
+            "(it lives in data/heldout/), or pass the path of any plain-text file."
+        )
+    return file.read_text(encoding="utf-8")
+
+
+def heldout_tokens(model_path: str | os.PathLike[str], n_tokens: int = 1024, text: str | None = None) -> list[int]:
+    """The first `n_tokens` tokens of the held-out text, with the model's own tokenizer (BOS first).
+
+    Introduced in notebooks/05_quantization.
+    """
+    import llama_cpp
+
+    from labkit.logs import quiet
+
+    with quiet():
+        vocab = llama_cpp.Llama(model_path=str(model_path), vocab_only=True, verbose=False)
+    tokens = vocab.tokenize((text if text is not None else heldout_text()).encode("utf-8"), add_bos=True)
+    if len(tokens) < n_tokens:
+        raise ValueError(f"The text has only {len(tokens)} tokens; ask for at most that many (n_tokens).")
+    return list(tokens[:n_tokens])
+
+
+# --------------------------------------------------------------------------------------
+# Producing the files
+# --------------------------------------------------------------------------------------
+
+
+def _ftype(level: str) -> int:
+    import llama_cpp
+
+    value = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{level.upper()}", None)
+    if value is None:
+        raise ValueError(f"llama.cpp has no file type {level!r}; the ladder uses {', '.join(LEVELS)}.")
+    return int(value)
+
+
+def _sha256(file: Path) -> str:
+    """sha256 of a file, remembered next to the cache (keyed by size and mtime) to avoid re-reading."""
+    from labkit import models
+
+    memo_file = models.store_root() / "quant" / "hashes.json"
+    stat = file.stat()
+    key = f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    try:
+        memo = json.loads(memo_file.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    if key not in memo:
+        with file.open("rb") as fh:
+            memo[key] = hashlib.file_digest(fh, "sha256").hexdigest()
+        memo_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(memo, indent=1))
+        tmp.replace(memo_file)
+    return memo[key]
+
+
+def quantize_file(source: str | os.PathLike[str], level: str, n_threads: int = 2) -> Path:
+    """Quantize a GGUF file to `level` with llama.cpp's own quantizer; cached by the source's hash.
+
+    The result lives in `labkit.models.store_root() / "quant" / <first 16 hex of sha256>/`,
+    so a second call (or a second notebook run) costs nothing.
+    Introduced in notebooks/05_quantization.
+    """
+    import ctypes
+
+    import llama_cpp
+
+    from labkit import models
+    from labkit.logs import quiet
+
+    source = Path(source)
+    if not source.is_file():
+        raise FileNotFoundError(f"No GGUF file at {source}; start from labkit.models.f16_path(name).")
+    level = level.upper()
+    if level == "F16":
+        return source
+    ftype = _ftype(level)
+    folder = models.store_root() / "quant" / _sha256(source)[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = source.name.removesuffix(".gguf").removesuffix(".F16")
+    target = folder / f"{stem}.{level}.gguf"
+    if target.is_file() and target.stat().st_size > 0:
+        return target
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # two notebooks at once stay apart
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.nthread = n_threads
+    with quiet():
+        rc = llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), ctypes.byref(params))
+    if rc != 0:
+        partial.unlink(missing_ok=True)
+        raise RuntimeError(
+            f"llama.cpp could not quantize {source.name} to {level} (code {rc}). "
+            "Run again inside labkit.logs.quiet(show=True) to read its log."
+        )
+    partial.replace(target)
+    return target
+
+
+def quantize_ladder(
+    name: str = "smollm2:135m", levels: tuple[str, ...] = LEVELS, n_threads: int = 2, progress: bool = True
+) -> dict[str, Path]:
+    """{level: path} for every level of the ladder, starting from the model's F16 GGUF.
+
+    Introduced in notebooks/05_quantization.
+    """
+    from tqdm.auto import tqdm
+
+    from labkit import models
+
+    source = models.f16_path(name)
+    out: dict[str, Path] = {}
+    for level in tqdm(levels, desc=f"quantizing {name}", unit="level", disable=not progress):
+        out[level] = quantize_file(source, level, n_threads=n_threads)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Measuring one file (runs in its own process when isolated)
+# --------------------------------------------------------------------------------------
+
+
+class _PeakRSS:
+    """Samples this process's resident memory with psutil every few ms; keeps the maximum."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.peak = self._proc.memory_info().rss
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> "_PeakRSS":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-probabilities, shifted by the row maximum so exp() cannot overflow."""
+    x = np.array(logits, dtype=np.float32)
+    x -= x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+def measure(
+    path: str | os.PathLike[str],
+    tokens: list[int],
+    n_threads: int = 2,
+    n_decode: int = 32,
+    reference: str | os.PathLike[str] | None = None,
+    save_reference: str | os.PathLike[str] | None = None,
+    chunk: int = 128,
+) -> dict[str, Any]:
+    """Measure one GGUF file: load time, decode speed, peak RSS, perplexity, and drift from a reference.
+
+    `reference` is a .npy of next-token log-probabilities saved by an earlier call with
+    `save_reference` (the F16 run); with it, the mean KL(F16 || this) and the share of
+    positions where both pick the same top-1 token are computed over the same tokens.
+    Introduced in notebooks/05_quantization.
+    """
+    import llama_cpp
+
+    from labkit.logs import quiet
+
+    path = str(path)
+    n = len(tokens)
+    if n < 2:
+        raise ValueError("Perplexity needs at least 2 tokens.")
+
+    # 1. serving: load, then greedy decoding, as a chat would use it (no logits kept)
+    with _PeakRSS() as rss, quiet():
+        t0 = time.perf_counter()
+        llm = llama_cpp.Llama(model_path=path, n_ctx=256, n_batch=256, n_threads=n_threads,
+                              n_threads_batch=n_threads, verbose=False)
+        load_s = time.perf_counter() - t0
+        stamps = []
+        for _ in llm.generate(tokens[:32], temp=0.0, reset=True):
+            stamps.append(time.perf_counter())
+            if len(stamps) > n_decode:
+                break
+        del llm
+    decode_tok_s = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else float("nan")
+
+    # 2. scoring: every position's logits over the held-out tokens
+    with quiet():
+        llm = llama_cpp.Llama(model_path=path, n_ctx=n, n_batch=min(n, 512), n_ubatch=min(n, 512),
+                              n_threads=n_threads, n_threads_batch=n_threads, logits_all=True, verbose=False)
+        llm.eval(tokens)
+    logits = llm.scores[: n - 1]  # row i predicts token i + 1
+    targets = np.asarray(tokens[1:])
+    ref = np.load(reference, mmap_mode="r") if reference is not None else None
+    out = None
+    if save_reference is not None:
+        out = np.lib.format.open_memmap(save_reference, mode="w+", dtype=np.float32, shape=logits.shape)
+    nll = np.empty(n - 1)
+    kl = np.empty(n - 1)
+    agree = np.empty(n - 1, dtype=bool)
+    for start in range(0, n - 1, chunk):
+        rows = slice(start, min(start + chunk, n - 1))
+        lp = _log_softmax(logits[rows])
+        nll[rows] = -lp[np.arange(lp.shape[0]), targets[rows]]
+        if out is not None:
+            out[rows] = lp
+        if ref is not None:
+            lp_ref = np.asarray(ref[rows], dtype=np.float32)
+            kl[rows] = np.sum(np.exp(lp_ref) * (lp_ref - lp), axis=-1, dtype=np.float64)
+            agree[rows] = lp_ref.argmax(axis=-1) == lp.argmax(axis=-1)
+    if out is not None:
+        out.flush()
+    del llm
+    return {
+        "load_s": load_s,
+        "decode_tok_s": decode_tok_s,
+        "peak_rss_mb": rss.peak / 1e6,
+        "perplexity": float(np.exp(nll.mean())),
+        "kl_divergence": float(max(kl.mean(), 0.0)) if ref is not None else float("nan"),
+        "top1_agreement": float(agree.mean()) if ref is not None else float("nan"),
+        "n_tokens": n,
+    }
+
+
+def _measure_isolated(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Run `measure` in a brand-new Python process, so its memory figures are its own.
+
+    A plain subprocess (`python -m labkit.ladder`, arguments as JSON on stdin) works the
+    same from a script, a notebook or pytest.
+    """
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, "-m", "labkit.ladder"], input=json.dumps(kwargs), capture_output=True, text=True, env=env
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"Measuring {Path(kwargs['path']).name} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------------------
+# The whole ladder
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LadderRow:
+    """One rung of the ladder, every figure measured on this machine."""
+
+    level: str
+    path: Path
+    size_bytes: int  # the whole file
+    header_bytes: int  # of which metadata (tokenizer, chat template), the rest is tensors
+    n_weights: int
+    bits_per_weight: float  # tensor bytes x 8 / weights, read from the file
+    load_s: float
+    decode_tok_s: float
+    peak_rss_mb: float  # peak resident memory while loading and decoding (psutil)
+    perplexity: float
+    kl_divergence: float  # mean KL(F16 || level) per token, in nats
+    top1_agreement: float  # share of positions where the top token equals F16's
+    n_tokens: int
+    tensor_types: dict[str, int] = field(default_factory=dict)  # {"Q4_K": 90, "Q5_0": 120, ...}
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / 1e6
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"] = str(self.path)
+        return d
+
+
+def ladder(
+    name: str = "smollm2:135m",
+    levels: tuple[str, ...] = LEVELS,
+    n_tokens: int = 1024,
+    n_threads: int = 2,
+    isolate: bool = True,
+    progress: bool = True,
+    text: str | None = None,
+) -> list[LadderRow]:
+    """Quantize `name` to every level and measure each one against F16 on the held-out text.
+
+    `isolate=True` measures each level in its own process (clean peak-RSS figures, ~1 s
+    extra per level). Returns one `LadderRow` per level, F16 first.
+    Introduced in notebooks/05_quantization.
+    """
+    from tqdm.auto import tqdm
+
+    from labkit import quant
+
+    upper = [lv.upper() for lv in levels]
+    levels = ("F16", *(lv for lv in upper if lv != "F16"))  # F16 first: everything is compared with it
+    for lv in levels[1:]:
+        _ftype(lv)  # fail early on a misspelt level
+    files = quantize_ladder(name, levels, n_threads=n_threads, progress=progress)
+    tokens = heldout_tokens(files["F16"], n_tokens, text)
+    rows: list[LadderRow] = []
+    with tempfile.TemporaryDirectory(prefix="labkit-ladder-") as tmp:
+        reference = Path(tmp) / "f16_logprobs.npy"
+        for level in tqdm(levels, desc="measuring", unit="level", disable=not progress):
+            kwargs: dict[str, Any] = {"path": str(files[level]), "tokens": tokens, "n_threads": n_threads}
+            if level == "F16":
+                kwargs["save_reference"] = str(reference)
+            else:
+                kwargs["reference"] = str(reference)
+            figures = _measure_isolated(kwargs) if isolate else measure(**kwargs)
+            if level == "F16":
+                figures["kl_divergence"], figures["top1_agreement"] = 0.0, 1.0
+            report = quant.inspect(files[level])
+            rows.append(
+                LadderRow(
+                    level=level,
+                    path=files[level],
+                    size_bytes=report.file_size,
+                    header_bytes=report.header_bytes,
+                    n_weights=report.n_weights,
+                    bits_per_weight=report.bits_per_weight,
+                    tensor_types=report.type_counts(),
+                    **figures,
+                )
+            )
+    return rows
+
+
+def format_table(rows: list[LadderRow]) -> str:
+    """The ladder as a plain-text table; perplexity change is relative to the first (F16) row.
+
+    Introduced in notebooks/05_quantization.
+    """
+    base = rows[0].perplexity if rows else float("nan")
+    head = (f"{'level':<7} {'size MB':>8} {'bpw':>6} {'load s':>7} {'tok/s':>7} {'RSS MB':>7} "
+            f"{'PPL':>8} {'ΔPPL':>7} {'KL':>8} {'top-1':>6}  tensor types")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        types = ", ".join(f"{t}×{n}" for t, n in r.tensor_types.items())
+        lines.append(
+            f"{r.level:<7} {r.size_mb:>8.1f} {r.bits_per_weight:>6.2f} {r.load_s:>7.2f} "
+            f"{r.decode_tok_s:>7.1f} {r.peak_rss_mb:>7.0f} {r.perplexity:>8.3f} "
+            f"{100 * (r.perplexity / base - 1):>+6.1f}% {r.kl_divergence:>8.4f} {r.top1_agreement:>6.1%}  {types}"
+        )
+    if rows:
+        lines.append(f"({rows[0].n_tokens} tokens of held-out text; KL and top-1 against {rows[0].level})")
+    return "\n".join(lines)
+
+
+# Published figures for a model quantized from true F16 weights: LLaMA-1 7B, wikitext-2,
+# ctx 512. Perplexity change in % (k-quants PR ggml-org/llama.cpp#1684 and the legacy table
+# of examples/quantize/README.md, same F16 baseline 5.9066) and file bits per weight
+# (measured on Llama-2-7B, examples/quantize/README.md).
+PUBLISHED_7B = {
+    "F16": (16.0, 0.0),
+    "Q8_0": (8.5, 0.01),
+    "Q6_K": (6.56, 0.07),
+    "Q5_K_M": (5.68, 0.24),
+    "Q4_K_M": (4.84, 0.91),
+    "Q4_0": (4.5, 4.23),
+    "Q3_K_M": (3.91, 4.13),
+    "Q2_K": (3.35, 14.7),
+}
+
+
+def format_comparison(rows: list[LadderRow]) -> str:
+    """Our ladder next to llama.cpp's published one for LLaMA-1 7B (bits per weight, perplexity change).
+
+    A 7B model quantized from true F16 keeps its K-quant types (its rows are multiples of
+    256); a small model re-quantized from an already-quantized file does not.
+    Introduced in notebooks/05_quantization.
+    """
+    base = rows[0].perplexity
+    lines = [f"{'level':<7} {'bpw here':>9} {'bpw 7B':>7} {'ΔPPL here':>10} {'ΔPPL 7B':>8}"]
+    for r in rows:
+        bpw_7b, dppl_7b = PUBLISHED_7B.get(r.level, (float("nan"), float("nan")))
+        lines.append(
+            f"{r.level:<7} {r.bits_per_weight:>9.2f} {bpw_7b:>7.2f} "
+            f"{100 * (r.perplexity / base - 1):>+9.1f}% {dppl_7b:>+7.2f}%"
+        )
+    return "\n".join(lines)
+
+
+def types_by_role(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Which type each kind of tensor got, e.g. {"blk.*.ffn_down.weight": "Q4_K×16, Q6_K×14"}.
+
+    This is where fallbacks show: a K-quant needs rows that are a multiple of 256 weights,
+    and SmolLM2's rows of 576 are not, so llama.cpp picks another type for those tensors.
+    Introduced in notebooks/05_quantization.
+    """
+    from labkit import quant
+
+    roles: dict[str, Counter[str]] = {}
+    for t in quant.inspect(path).tensors:
+        role = re.sub(r"^blk\.\d+\.", "blk.*.", t.name)
+        roles.setdefault(role, Counter())[t.ggml_type] += 1
+    return {
+        role: ", ".join(f"{k}×{v}" if len(c) > 1 else k for k, v in sorted(c.items()))
+        for role, c in roles.items()
+    }
+
+
+def format_types(paths: dict[str, Path]) -> str:
+    """A role-by-level table of tensor types, e.g. for every file of `quantize_ladder`.
+
+    Introduced in notebooks/05_quantization.
+    """
+    from labkit import quant
+
+    columns = {level: types_by_role(p) for level, p in paths.items()}
+    first = next(iter(paths.values()))
+    row_len = {re.sub(r"^blk\.\d+\.", "blk.*.", t.name): t.shape[0] for t in quant.inspect(first).tensors}
+    roles = list(next(iter(columns.values())))
+    width = max(len(r) for r in roles)
+    lines = [f"{'tensor':<{width}} {'row':>6} " + " ".join(f"{lv:<14}" for lv in columns)]
+    for role in roles:
+        lines.append(
+            f"{role:<{width}} {row_len.get(role, 0):>6} "
+            + " ".join(f"{columns[lv].get(role, '-'):<14}" for lv in columns)
+        )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# Plots
+# --------------------------------------------------------------------------------------
+
+
+def plot_size_vs_perplexity(rows: list[LadderRow], title: str | None = None) -> "Figure":
+    """File size (x) against perplexity increase over F16 (y), each point labelled with its level.
+
+    Introduced in notebooks/05_quantization.
+    """
+    from matplotlib.figure import Figure
+
+    base = rows[0].perplexity
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.subplots()
+    xs = [r.size_mb for r in rows]
+    ys = [100 * (r.perplexity / base - 1) for r in rows]
+    ax.plot(xs, ys, "o", color="tab:blue")
+    for i, (r, x, y) in enumerate(zip(rows, xs, ys)):  # alternate above/below: neighbours overlap
+        ax.annotate(r.level, (x, y), textcoords="offset points", xytext=(5, 5 if i % 2 else -13))
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel("file size (MB)")
+    ax.set_ylabel(f"perplexity increase over {rows[0].level} (%)")
+    ax.set_title(title or f"Size vs quality ({rows[0].n_tokens} held-out tokens)")
+    return fig
+
+
+def plot_speed_vs_size(rows: list[LadderRow], title: str | None = None) -> "Figure":
+    """Decode tokens/s (y) against file size (x): smaller files read fewer bytes per token.
+
+    Introduced in notebooks/05_quantization.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.subplots()
+    xs = [r.size_mb for r in rows]
+    ys = [r.decode_tok_s for r in rows]
+    ax.plot(xs, ys, "s", color="tab:green")
+    for i, (r, x, y) in enumerate(zip(rows, xs, ys)):  # alternate above/below: neighbours overlap
+        ax.annotate(r.level, (x, y), textcoords="offset points", xytext=(5, 5 if i % 2 else -13))
+    ax.set_xlabel("file size (MB)")
+    ax.set_ylabel("decode speed (tokens/s)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title or "Speed vs size")
+    return fig
+
+
+if __name__ == "__main__":  # the worker of _measure_isolated: JSON arguments in, JSON figures out
+    import sys
+
+    print(json.dumps(measure(**json.loads(sys.stdin.read()))))

@@ -1,0 +1,224 @@
+"""Running one generation: from a model and options to a stream of events.
+
+Shared by ``/api/generate``, ``/api/chat`` and the OpenAI-compatible routes.
+The steps: look the model up, merge options (request > model > defaults),
+wait for a runner (the scheduler loads the model if needed), then build the
+prompt, tokenize, truncate if it does not fit ``num_ctx`` and generate, all in
+a worker thread that hands events back to the event loop.
+Introduced in notebooks/02_ollama.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from labkit.ollama import metadata, names, options, store
+from labkit.ollama.errors import OllamaError, model_not_found
+from labkit.ollama.runner import Job, LoadSettings, Outcome, Runner, default_threads
+from labkit.ollama.scheduler import Lease, Scheduler
+
+log = logging.getLogger("labkit.ollama")
+
+# Generation threads; one per busy runner is all that is ever needed.
+executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="labkit-llama")
+
+
+def find_model(text: str, missing: Callable[[str], OllamaError] = model_not_found) -> store.Model:
+    """The model called ``text``; 400 for an invalid name, 404 (``missing``) if unknown."""
+    try:
+        model = store.find(text)
+    except names.InvalidName:
+        raise OllamaError(400, "invalid model name") from None
+    if model is None:
+        raise missing(text)
+    return model
+
+
+@dataclass
+class Facts:
+    """What a request needs to know about a model before it runs."""
+
+    path: str
+    template: str | None
+    capabilities: list[str]
+    trained_ctx: int
+    meta: dict[str, Any]
+
+
+def facts(model: store.Model) -> Facts:
+    """Read (cached) file facts; runs in a thread since the first read hashes the file."""
+    path = model.gguf_path()
+    meta = metadata.gguf_metadata(path)
+    arch = meta.get("general.architecture", "")
+    return Facts(str(path), metadata.chat_template(model), metadata.capabilities(model),
+                 int(meta.get(f"{arch}.context_length", 0) or 0), meta)
+
+
+async def model_facts(model: store.Model) -> Facts:
+    try:
+        return await asyncio.to_thread(facts, model)
+    except LookupError as exc:
+        raise OllamaError(404, str(exc)) from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise OllamaError(500, f"cannot read model {model.name.short}: {exc}") from None
+
+
+def load_settings(info: Facts, opts: dict[str, Any], embedding: bool = False) -> LoadSettings:
+    """Runner settings from the merged options (num_ctx 0 = Ollama's automatic choice)."""
+    num_ctx = opts["num_ctx"] if opts["num_ctx"] > 0 else options.default_num_ctx(info.trained_ctx)
+    if info.trained_ctx > 0:
+        num_ctx = min(num_ctx, info.trained_ctx)
+    num_ctx = max(num_ctx, 16)
+    threads = opts["num_thread"] if opts["num_thread"] > 0 else default_threads()
+    batch = max(1, opts["num_batch"])
+    if embedding:
+        batch = num_ctx  # a whole text is embedded in one batch
+    return LoadSettings(info.path, num_ctx, min(batch, num_ctx), threads, embedding)
+
+
+@lru_cache(maxsize=32)
+def _grammar(spec: str) -> Any:
+    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+    from labkit.logs import quiet
+
+    with quiet():
+        if spec == '"json"':
+            return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+        return LlamaGrammar.from_json_schema(spec, verbose=False)
+
+
+def grammar_for(fmt: Any) -> Any:
+    """A llama.cpp grammar for ``format`` ("json" or a JSON Schema); None for free text."""
+    schema = options.json_schema_of(fmt)
+    if schema is None:
+        return None
+    try:
+        return _grammar(json.dumps(schema, sort_keys=True))
+    except Exception as exc:  # llama.cpp refuses schemas it cannot turn into a grammar
+        raise OllamaError(500, f"invalid format: {json.dumps(fmt)}; {exc}") from None
+
+
+# ---- the run ------------------------------------------------------------------------------------
+
+PromptBuilder = Callable[[Runner, dict[str, Any]], list[int]]
+
+
+@dataclass
+class GenerationRequest:
+    """A generation ready to run: model, options and how to build the prompt tokens."""
+
+    model: store.Model
+    info: Facts
+    opts: dict[str, Any]
+    keep_alive: float
+    build: PromptBuilder
+    format: Any = None
+    logprobs: bool = False
+    top_logprobs: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class Event:
+    kind: str                       # "text", "tools", "done" or "error"
+    text: str = ""
+    logprobs: list[dict[str, Any]] | None = None
+    calls: list[dict[str, Any]] | None = None
+    outcome: Outcome | None = None
+    error: str = ""
+
+
+@dataclass
+class Running:
+    """A generation in progress: iterate :attr:`events`; metrics come with the "done" event."""
+
+    lease: Lease
+    job: Job
+    events: AsyncIterator[Event]
+    request: GenerationRequest
+
+    def metrics(self, outcome: Outcome) -> dict[str, Any]:
+        """Ollama's final-chunk fields, all durations in nanoseconds."""
+        return {
+            "done_reason": outcome.done_reason,
+            "total_duration": int((time.perf_counter() - self.request.started) * 1e9),
+            "load_duration": self.lease.load_duration,
+            "prompt_eval_count": outcome.prompt_eval_count,
+            "prompt_eval_duration": outcome.prompt_eval_duration,
+            "eval_count": outcome.eval_count,
+            "eval_duration": outcome.eval_duration,
+        }
+
+
+async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
+    """Acquire a runner (errors here still become a normal HTTP error) and start generating."""
+    grammar = await asyncio.to_thread(grammar_for, req.format) if req.format not in (None, "") else None
+    settings = load_settings(req.info, req.opts)
+    lease = await scheduler.acquire(req.model, settings, req.keep_alive)
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+    job = Job(prompt_tokens=[], options=req.opts, grammar=grammar, stop=list(req.opts.get("stop") or []),
+              logprobs=req.logprobs, top_logprobs=req.top_logprobs)
+
+    def push(event: Event) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, event)
+
+    def work() -> None:
+        try:
+            job.prompt_tokens = req.build(lease.runner, req.opts)
+            outcome = lease.runner.generate(job, lambda text, probs: push(Event("text", text, probs)))
+            push(Event("done", outcome=outcome))
+        except OllamaError as exc:
+            push(Event("error", error=exc.message))
+        except Exception as exc:  # reported as one error line; the traceback stays in the server log
+            log.exception("generation failed")
+            push(Event("error", error=f"generation failed: {exc}"))
+        finally:
+            loop.call_soon_threadsafe(scheduler.release, lease, req.keep_alive)
+
+    loop.run_in_executor(executor, work)
+
+    async def events() -> AsyncIterator[Event]:
+        try:
+            while True:
+                event = await queue.get()
+                yield event
+                if event.kind != "text":
+                    return
+        finally:
+            job.cancel.set()  # client gone or stream closed: stop the worker at the next token
+
+    return Running(lease, job, events(), req)
+
+
+def fit_to_context(tokens: list[int], opts: dict[str, Any], n_ctx: int, what: str = "prompt") -> list[int]:
+    """Cut a prompt that does not fit the context the way Ollama's runner does.
+
+    Keep the first ``num_keep`` tokens, drop the oldest ones after them. Unlike
+    Ollama, llama-cpp-python cannot shift the context while generating, so some
+    room is left for the answer. Logged as a warning: the client only sees a
+    smaller ``prompt_eval_count``.
+    """
+    limit = prompt_limit(opts, n_ctx)
+    if len(tokens) <= limit:
+        return tokens
+    keep = min(max(opts["num_keep"], 0), limit // 2)
+    new = tokens[:keep] + tokens[len(tokens) - (limit - keep):]
+    log.warning("truncating input %s: limit=%d prompt=%d keep=%d new=%d (num_ctx=%d; raise num_ctx to keep it all)",
+                what, limit, len(tokens), keep, len(new), n_ctx)
+    return new
+
+
+def prompt_limit(opts: dict[str, Any], n_ctx: int) -> int:
+    """Largest prompt (tokens) that runs without truncation."""
+    room = opts["num_predict"] if opts["num_predict"] > 0 else 256
+    return max(1, n_ctx - min(room, n_ctx // 4) - 1)

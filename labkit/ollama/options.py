@@ -1,0 +1,204 @@
+"""Request options, ``keep_alive`` and ``format``, read the way Ollama reads them.
+
+Precedence is Ollama's: options in the request win over the model's own
+``PARAMETER`` values (set with ``/api/create``), which win over the defaults
+below (``api/types.go: DefaultOptions``). ``null`` values and unknown keys are
+skipped: the clients still send legacy keys such as ``mirostat``.
+Introduced in notebooks/02_ollama.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from typing import Any
+
+from labkit.ollama.errors import OllamaError
+
+log = logging.getLogger("labkit.ollama")
+
+# Ollama's defaults. num_ctx 0 means "pick one": 4096 on a CPU, capped at the
+# model's trained context (see :func:`default_num_ctx`).
+DEFAULTS: dict[str, Any] = {
+    "num_keep": 4,
+    "seed": -1,
+    "num_predict": -1,
+    "top_k": 40,
+    "top_p": 0.9,
+    "min_p": 0.0,
+    "typical_p": 1.0,
+    "repeat_last_n": 64,
+    "temperature": 0.8,
+    "repeat_penalty": 1.0,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
+    "stop": [],
+    "num_ctx": 0,
+    "num_batch": 512,
+    "num_gpu": -1,
+    "main_gpu": 0,
+    "use_mmap": True,
+    "num_thread": 0,
+}
+
+_INT = {"num_keep", "seed", "num_predict", "top_k", "repeat_last_n", "num_ctx", "num_batch",
+        "num_gpu", "main_gpu", "num_thread", "draft_num_predict"}
+_FLOAT = {"top_p", "min_p", "typical_p", "temperature", "repeat_penalty", "presence_penalty",
+          "frequency_penalty"}
+_BOOL = {"use_mmap"}
+_STRINGS = {"stop"}
+# Keys the clients still send that current Ollama no longer uses: ignored quietly.
+_LEGACY = {"mirostat", "mirostat_eta", "mirostat_tau", "tfs_z", "penalize_newline", "numa",
+           "low_vram", "f16_kv", "logits_all", "vocab_only", "use_mlock", "embedding_only"}
+
+# Options that change how the model is loaded (a different value means a reload).
+LOAD_KEYS = ("num_ctx", "num_batch", "num_thread", "num_gpu")
+
+
+def check(raw: Any) -> dict[str, Any]:
+    """Validate one ``options`` map; return only the known, non-null keys.
+
+    Bad types raise the error Ollama gives (``option "temperature" must be of
+    type float32``, HTTP 500 as in Ollama).
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise OllamaError(400, "json: cannot unmarshal into Go struct field options of type map[string]interface {}")
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if value is None:
+            continue
+        if key in _INT:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise OllamaError(500, f'option "{key}" must be of type integer')
+            out[key] = int(value)
+        elif key in _FLOAT:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise OllamaError(500, f'option "{key}" must be of type float32')
+            out[key] = float(value)
+        elif key in _BOOL:
+            if not isinstance(value, bool):
+                raise OllamaError(500, f'option "{key}" must be of type boolean')
+            out[key] = value
+        elif key in _STRINGS:
+            if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+                raise OllamaError(500, f'option "{key}" must be of an array of strings')
+            out[key] = list(value)
+        elif key not in _LEGACY:
+            log.warning("invalid option provided: %s (ignored)", key)
+    return out
+
+
+def merge(request: Any, model_parameters: dict[str, Any] | None) -> dict[str, Any]:
+    """Defaults < model parameters < request options (Ollama's precedence)."""
+    opts = dict(DEFAULTS)
+    opts.update(check(model_parameters or {}))
+    opts.update(check(request))
+    return opts
+
+
+def default_num_ctx(trained: int) -> int:
+    """Ollama's automatic context on a CPU: 4096 (or OLLAMA_CONTEXT_LENGTH), capped at training length."""
+    env = env_str("OLLAMA_CONTEXT_LENGTH")
+    wanted = int(env) if env.isdigit() and int(env) > 0 else 4096
+    return min(wanted, trained) if trained > 0 else wanted
+
+
+def env_str(name: str, default: str = "") -> str:
+    """Read an environment variable the way Ollama does (spaces and quotes stripped)."""
+    return os.environ.get(name, default).strip().strip("\"'").strip()
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer setting such as OLLAMA_NUM_PARALLEL; bad values fall back to the default."""
+    value = env_str(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        log.warning("invalid %s=%r, using %d", name, value, default)
+        return default
+
+
+# ---- keep_alive ---------------------------------------------------------------------------
+
+FOREVER = math.inf
+_DURATION = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_go_duration(text: str) -> float:
+    """Parse a Go duration string ("5m", "1h30m", "-1m", "0") into seconds."""
+    s = text.strip()
+    sign = -1.0 if s.startswith("-") else 1.0
+    body = s.lstrip("+-")
+    if body == "0":
+        return 0.0
+    if not body:
+        raise ValueError(f'time: invalid duration "{text}"')
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(body):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos != len(body):
+        if re.fullmatch(r"[0-9.]+", body):
+            raise ValueError(f'time: missing unit in duration "{text}"')
+        raise ValueError(f'time: invalid duration "{text}"')
+    return sign * total
+
+
+def keep_alive(value: Any) -> float:
+    """Seconds to keep a model loaded after a request; ``math.inf`` for "forever".
+
+    Absent or null: ``OLLAMA_KEEP_ALIVE`` (default 5m). A number means seconds,
+    a string is a Go duration, negative means forever, 0 unloads right after.
+    """
+    if value is None:
+        return default_keep_alive()
+    if isinstance(value, bool):
+        raise OllamaError(400, "json: cannot unmarshal bool into Go struct field .keep_alive of type api.Duration")
+    if isinstance(value, (int, float)):
+        return FOREVER if value < 0 else float(int(value))
+    if isinstance(value, str):
+        try:
+            seconds = parse_go_duration(value)
+        except ValueError as exc:
+            raise OllamaError(400, str(exc)) from None
+        return FOREVER if seconds < 0 else seconds
+    raise OllamaError(400, "json: cannot unmarshal into Go struct field .keep_alive of type api.Duration")
+
+
+def default_keep_alive() -> float:
+    """OLLAMA_KEEP_ALIVE: a Go duration or whole seconds; default 5 minutes."""
+    raw = env_str("OLLAMA_KEEP_ALIVE")
+    if not raw:
+        return 300.0
+    try:
+        seconds = parse_go_duration(raw)
+    except ValueError:
+        try:
+            seconds = float(int(raw))
+        except ValueError:
+            log.warning("invalid OLLAMA_KEEP_ALIVE=%r, using 5m", raw)
+            return 300.0
+    return FOREVER if seconds < 0 else seconds
+
+
+# ---- format -------------------------------------------------------------------------------
+
+def json_schema_of(fmt: Any) -> dict[str, Any] | str | None:
+    """Read ``format``: None/"" = free text, "json" = any JSON, a dict = a JSON Schema."""
+    if fmt is None or fmt == "":
+        return None
+    if fmt == "json":
+        return "json"
+    if isinstance(fmt, dict):
+        return fmt
+    import json
+
+    raw = json.dumps(fmt)
+    raise OllamaError(500, f'invalid format: {raw}; expected "json" or a valid JSON Schema object')

@@ -1,0 +1,271 @@
+"""A loaded llama.cpp model and the generation loop that runs on it.
+
+A :class:`Runner` owns one ``llama_cpp.Llama`` (weights + context). llama.cpp
+contexts are not thread-safe, so a runner serves one request at a time; the
+scheduler (:mod:`labkit.ollama.scheduler`) queues the others. The generation
+loop runs in a worker thread and hands each piece of text to a callback, so
+the server's event loop never waits on inference. Introduced in
+notebooks/02_ollama.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("labkit.ollama")
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """What a model is loaded with; a request asking for other values causes a reload."""
+
+    path: str
+    num_ctx: int
+    num_batch: int
+    num_thread: int
+    embedding: bool = False
+
+
+@dataclass
+class Job:
+    """One generation request, already turned into tokens."""
+
+    prompt_tokens: list[int]
+    options: dict[str, Any]
+    grammar: Any = None
+    stop: list[str] = field(default_factory=list)
+    logprobs: bool = False
+    top_logprobs: int = 0
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Outcome:
+    """Counts and timings of a finished generation (durations in nanoseconds)."""
+
+    done_reason: str
+    prompt_eval_count: int
+    prompt_eval_duration: int
+    eval_count: int
+    eval_duration: int
+    tokens: list[int]
+
+
+def default_threads() -> int:
+    """llama.cpp threads when a request does not set ``num_thread``.
+
+    ``LABKIT_THREADS`` wins if set (use 1 on a machine that is busy with other
+    work: llama.cpp threads wait for each other, so two threads sharing a
+    crowded CPU can be ten times slower than one). Otherwise the physical
+    cores this process may use (2 on the course laptop).
+    """
+    import os
+
+    wanted = os.environ.get("LABKIT_THREADS", "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    try:
+        import psutil
+
+        cores = psutil.cpu_count(logical=False) or os.cpu_count() or 2
+    except ImportError:
+        cores = os.cpu_count() or 2
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    return max(1, min(cores, usable))
+
+
+class Runner:
+    """One llama.cpp model in memory. Not thread-safe: one job at a time."""
+
+    def __init__(self, settings: LoadSettings) -> None:
+        import llama_cpp
+
+        from labkit.logs import quiet
+
+        self.settings = settings
+        started = time.perf_counter()
+        kwargs: dict[str, Any] = {}
+        if settings.embedding:
+            kwargs.update(embedding=True, n_ubatch=settings.num_batch)
+            if not _has_pooling(settings.path):
+                # A chat model has no pooling of its own: average the token vectors.
+                kwargs["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_MEAN
+        with quiet():
+            self.llm = llama_cpp.Llama(
+                model_path=settings.path, n_ctx=settings.num_ctx, n_batch=settings.num_batch,
+                n_threads=settings.num_thread, n_threads_batch=settings.num_thread,
+                n_gpu_layers=0, seed=random.randint(0, 2**31 - 1), verbose=False, **kwargs,
+            )
+        self.load_seconds = time.perf_counter() - started
+        self.n_ctx = self.llm.n_ctx()
+        model = self.llm._model
+        self.bos_text = model.token_get_text(self.llm.token_bos()) if self.llm.token_bos() != -1 else ""
+        self.eos_text = model.token_get_text(self.llm.token_eos()) if self.llm.token_eos() != -1 else ""
+        self.metadata: dict[str, str] = dict(self.llm.metadata)
+        self._vocab = model.vocab
+        self._is_eog = llama_cpp.llama_vocab_is_eog
+
+    # ---- tokens ------------------------------------------------------------------------
+
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        """Tokens of ``text``; special tokens such as ``<|im_start|>`` are parsed."""
+        if not text:
+            return []
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def piece(self, token: int) -> bytes:
+        return self.llm.detokenize([token])
+
+    # ---- generation ----------------------------------------------------------------------
+
+    def generate(self, job: Job, emit: Callable[[str, list[dict[str, Any]] | None], None]) -> Outcome:
+        """Run ``job``; call ``emit(text, logprobs)`` for each new piece of text.
+
+        Stops at an end-of-generation token, a stop string, ``num_predict`` tokens,
+        the end of the context, or when ``job.cancel`` is set (client gone).
+        """
+        llm, opts = self.llm, job.options
+        started = time.perf_counter()
+        repeat_last_n = opts["repeat_last_n"]
+        llm.last_n_tokens_size = self.n_ctx if repeat_last_n < 0 else repeat_last_n
+        seed = opts["seed"]
+        llm.set_seed(seed if seed >= 0 else random.randint(0, 2**31 - 1))
+        limit = opts["num_predict"]
+        if limit < 0:
+            limit = math.inf  # -1 unlimited, -2 fill the context: both end at the context's end
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stops = [s for s in job.stop if s]
+        held = ""  # text held back because it may be the start of a stop string
+        generated: list[int] = []
+        first_at: float | None = None
+        reason = "length"
+        gen = llm.generate(
+            job.prompt_tokens, top_k=opts["top_k"], top_p=opts["top_p"], min_p=opts["min_p"],
+            typical_p=opts["typical_p"], temp=opts["temperature"], repeat_penalty=opts["repeat_penalty"],
+            frequency_penalty=opts["frequency_penalty"], presence_penalty=opts["presence_penalty"],
+            grammar=job.grammar,
+        )
+        try:
+            if limit == 0:
+                gen.close()
+            for token in gen if limit else ():
+                if first_at is None:
+                    first_at = time.perf_counter()
+                if job.cancel.is_set():
+                    reason = "cancel"
+                    break
+                if self._is_eog(self._vocab, token):
+                    reason = "stop"
+                    break
+                generated.append(token)
+                probs = self._logprobs(token, job.top_logprobs) if job.logprobs else None
+                text = decoder.decode(self.piece(token))
+                if stops:
+                    held += text
+                    cut = _find_stop(held, stops)
+                    if cut is not None:
+                        if held[:cut]:
+                            emit(held[:cut], probs)
+                        reason = "stop"
+                        break
+                    keep = _partial_stop(held, stops)
+                    text, held = held[: len(held) - keep], held[len(held) - keep:]
+                if text or probs:
+                    emit(text, probs)
+                if len(generated) >= limit or llm.n_tokens + 1 >= self.n_ctx:
+                    reason = "length"
+                    break
+            if held and reason != "stop":
+                emit(held, None)
+        finally:
+            gen.close()
+        ended = time.perf_counter()
+        first_at = first_at or ended
+        return Outcome(
+            done_reason=reason, prompt_eval_count=len(job.prompt_tokens),
+            prompt_eval_duration=int((first_at - started) * 1e9), eval_count=len(generated),
+            eval_duration=int((ended - first_at) * 1e9), tokens=job.prompt_tokens + generated,
+        )
+
+    def _logprobs(self, token: int, top: int) -> list[dict[str, Any]]:
+        """Log-probability of the chosen token (and the ``top`` best) from the last logits."""
+        import llama_cpp
+        import numpy as np
+
+        n_vocab = self.llm.n_vocab()
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.llm.ctx, -1), shape=(n_vocab,))
+        shifted = logits - logits.max()
+        logp = shifted - np.log(np.exp(shifted).sum())
+
+        def entry(tok: int) -> dict[str, Any]:
+            raw = self.piece(tok)
+            return {"token": raw.decode("utf-8", errors="replace"), "logprob": float(logp[tok]),
+                    "bytes": list(raw)}
+
+        item = entry(token)
+        if top > 0:
+            best = np.argpartition(-logp, top)[:top]
+            item["top_logprobs"] = [entry(int(t)) for t in sorted(best, key=lambda t: -logp[t])]
+        return [item]
+
+    # ---- embeddings ----------------------------------------------------------------------
+
+    def embed(self, texts: list[str], normalize: bool, truncate: bool) -> tuple[list[list[float]], int]:
+        """One vector per text (mean of token vectors for chat models) and the token count.
+
+        Texts longer than the context are cut to fit (Ollama's ``truncate: true``);
+        with ``truncate: false`` they are refused, as Ollama does.
+        """
+        limit = self.llm.n_batch  # an embedding runner is loaded with n_batch == n_ctx
+        counts = [len(self.llm.tokenize(t.encode("utf-8"))) for t in texts]
+        if not truncate and any(c > limit for c in counts):
+            from labkit.ollama.errors import OllamaError
+
+            raise OllamaError(400, "the input length exceeds the context length")
+        vectors = [self.llm.embed(t, normalize=False, truncate=True) for t in texts]
+        out = [_l2_normalise(v) if normalize else [float(x) for x in v] for v in vectors]
+        return out, sum(min(c, limit) for c in counts)
+
+    def close(self) -> None:
+        from labkit.logs import quiet
+
+        with quiet():
+            self.llm.close()
+
+
+def _has_pooling(path: str) -> bool:
+    """True if the GGUF declares a pooling type (a real embedding model)."""
+    from labkit.ollama.metadata import gguf_metadata
+
+    return any(key.endswith(".pooling_type") for key in gguf_metadata(Path(path)))
+
+
+def _l2_normalise(vector: list[float]) -> list[float]:
+    norm = math.sqrt(sum(x * x for x in vector))
+    return [float(x) / norm for x in vector] if norm > 0 else [float(x) for x in vector]
+
+
+def _find_stop(text: str, stops: list[str]) -> int | None:
+    """Index where the earliest stop string starts in ``text``, or None."""
+    found = [text.find(s) for s in stops if s in text]
+    return min(found) if found else None
+
+
+def _partial_stop(text: str, stops: list[str]) -> int:
+    """Length of the longest tail of ``text`` that could begin a stop string."""
+    best = 0
+    for s in stops:
+        for n in range(min(len(s) - 1, len(text)), 0, -1):
+            if text.endswith(s[:n]):
+                best = max(best, n)
+                break
+    return best

@@ -1,0 +1,268 @@
+"""Which models are loaded, who may use them, and when they are unloaded.
+
+This is the kit's version of Ollama's scheduler (``server/sched.go``):
+
+* a request asks for a model with some load settings; if it is not in memory
+  it is loaded in a worker thread (the event loop keeps serving);
+* each loaded model runs one request at a time per context, and there are
+  ``OLLAMA_NUM_PARALLEL`` contexts (default 1); other requests wait in line;
+* more than ``OLLAMA_MAX_QUEUE`` requests waiting in line: HTTP 503;
+* at most ``OLLAMA_MAX_LOADED_MODELS`` models stay loaded (default 3); the least
+  recently used idle one is unloaded to make room;
+* after a request the model stays for ``keep_alive`` (default 5m); 0 unloads it
+  at once, a negative value keeps it forever.
+
+Introduced in notebooks/02_ollama.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from labkit.ollama import options as opts_mod
+from labkit.ollama.errors import OllamaError
+from labkit.ollama.runner import LoadSettings, Runner
+from labkit.ollama.store import Model
+
+log = logging.getLogger("labkit.ollama")
+
+BUSY = "server busy, please try again.  maximum pending requests exceeded"
+
+
+@dataclass
+class Loaded:
+    """A model in memory: its contexts (runners), users and expiry."""
+
+    model: Model
+    settings: LoadSettings
+    runners: list[Runner] = field(default_factory=list)
+    free: asyncio.Queue[Runner] = field(default_factory=asyncio.Queue)
+    active: int = 0
+    expires_at: float | None = None     # wall-clock seconds; None = forever
+    keep_alive: float = 300.0
+    last_used: float = field(default_factory=time.monotonic)
+    size: int = 0
+    growing: bool = False
+
+    @property
+    def idle(self) -> bool:
+        return self.active == 0
+
+
+@dataclass
+class Lease:
+    """A runner handed to one request; give it back with :meth:`Scheduler.release`."""
+
+    loaded: Loaded
+    runner: Runner
+    load_duration: int  # ns: waiting for and loading the model (Ollama's load_duration)
+
+
+class Scheduler:
+    """Loads, shares and unloads models for the server."""
+
+    def __init__(self) -> None:
+        self.num_parallel = max(1, opts_mod.env_int("OLLAMA_NUM_PARALLEL", 1))
+        max_loaded = opts_mod.env_int("OLLAMA_MAX_LOADED_MODELS", 0)
+        self.max_loaded = max_loaded if max_loaded > 0 else 3
+        self.max_queue = max(1, opts_mod.env_int("OLLAMA_MAX_QUEUE", 512))
+        self.loaded: dict[LoadSettings, Loaded] = {}
+        self.waiting = 0  # requests not yet given a runner (OLLAMA_MAX_QUEUE counts these)
+        self._lock = asyncio.Lock()
+        self._changed = asyncio.Event()
+        self._reaper: asyncio.Task[None] | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the task that unloads models whose keep_alive ran out."""
+        if self._reaper is None:
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        for loaded in list(self.loaded.values()):
+            # Directly, not in a worker thread: at interpreter exit the thread pools are gone.
+            self.loaded.pop(loaded.settings, None)
+            for runner in loaded.runners:
+                runner.close()
+            loaded.runners = []
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            now = time.time()
+            for loaded in list(self.loaded.values()):
+                if loaded.idle and loaded.expires_at is not None and loaded.expires_at <= now:
+                    log.info("unloading %s (keep_alive expired)", loaded.model.name.short)
+                    await self._unload(loaded)
+
+    # ---- requests ----------------------------------------------------------------------------
+
+    async def acquire(self, model: Model, settings: LoadSettings, keep_alive: float) -> Lease:
+        """Wait for a free context of ``model`` (loading it if needed) and hand it out."""
+        if self.waiting >= self.max_queue:
+            raise OllamaError(503, BUSY)
+        self.waiting += 1
+        started = time.perf_counter()
+        try:
+            loaded = await self._ensure_loaded(model, settings)
+            loaded.active += 1
+            try:
+                runner = await self._take_runner(loaded)
+            except BaseException:
+                loaded.active -= 1
+                raise
+        finally:
+            self.waiting -= 1
+        loaded.last_used = time.monotonic()
+        loaded.keep_alive = keep_alive
+        loaded.expires_at = None  # in use: does not expire
+        return Lease(loaded, runner, int((time.perf_counter() - started) * 1e9))
+
+    def release(self, lease: Lease, keep_alive: float) -> None:
+        """Give a runner back; set the model's expiry from this request's keep_alive."""
+        loaded = lease.loaded
+        loaded.free.put_nowait(lease.runner)
+        loaded.active -= 1
+        loaded.last_used = time.monotonic()
+        loaded.keep_alive = keep_alive
+        loaded.expires_at = None if math.isinf(keep_alive) else time.time() + keep_alive
+        self._changed.set()
+        if keep_alive <= 0 and loaded.idle:
+            asyncio.get_running_loop().create_task(self._unload(loaded))
+
+    async def load_only(self, model: Model, settings: LoadSettings, keep_alive: float) -> int:
+        """Load a model without running anything (empty prompt); returns load_duration in ns."""
+        lease = await self.acquire(model, settings, keep_alive)
+        self.release(lease, keep_alive)
+        return lease.load_duration
+
+    async def unload_model(self, model: Model) -> bool:
+        """Unload every loaded copy of ``model`` (keep_alive 0 with an empty prompt)."""
+        found = False
+        for loaded in list(self.loaded.values()):
+            if loaded.model.name.key == model.name.key or loaded.settings.path == str(model.gguf_path()):
+                found = True
+                loaded.keep_alive = 0
+                loaded.expires_at = time.time()
+                if loaded.idle:
+                    await self._unload(loaded)
+        return found
+
+    # ---- loading -------------------------------------------------------------------------------
+
+    async def _ensure_loaded(self, model: Model, settings: LoadSettings) -> Loaded:
+        loaded = self.loaded.get(settings)
+        if loaded is not None:  # warm: no need to wait behind another model's load
+            return loaded
+        async with self._lock:
+            loaded = self.loaded.get(settings)
+            if loaded is not None:
+                return loaded
+            # Same file with other settings (say a new num_ctx): reload, as Ollama does.
+            for other in list(self.loaded.values()):
+                if other.settings.path == settings.path and other.settings.embedding == settings.embedding:
+                    while not other.idle:
+                        await self._wait_change()
+                    await self._unload(other)
+            while len(self.loaded) >= self.max_loaded:
+                victims = sorted((m for m in self.loaded.values() if m.idle), key=lambda m: m.last_used)
+                if victims:
+                    log.info("unloading %s to make room (OLLAMA_MAX_LOADED_MODELS=%d)",
+                             victims[0].model.name.short, self.max_loaded)
+                    await self._unload(victims[0])
+                else:
+                    await self._wait_change()
+            log.info("loading %s (num_ctx=%d%s)", model.name.short, settings.num_ctx,
+                     ", embedding" if settings.embedding else "")
+            try:
+                runner = await asyncio.to_thread(Runner, settings)
+            except Exception as exc:
+                log.exception("loading %s failed", model.name.short)
+                raise OllamaError(500, f"llama runner process has terminated: {exc}") from None
+            loaded = Loaded(model=model, settings=settings, runners=[runner])
+            loaded.size = _estimate_size(model, runner)
+            loaded.free.put_nowait(runner)
+            self.loaded[settings] = loaded
+            return loaded
+
+    async def _take_runner(self, loaded: Loaded) -> Runner:
+        if loaded.free.empty() and len(loaded.runners) < self.num_parallel and not loaded.growing:
+            loaded.growing = True
+            try:
+                runner = await asyncio.to_thread(Runner, loaded.settings)
+            finally:
+                loaded.growing = False
+            loaded.runners.append(runner)
+            return runner
+        return await loaded.free.get()
+
+    async def _wait_change(self) -> None:
+        self._changed.clear()
+        try:
+            await asyncio.wait_for(self._changed.wait(), timeout=0.5)
+        except TimeoutError:
+            pass
+
+    async def _unload(self, loaded: Loaded) -> None:
+        if self.loaded.get(loaded.settings) is loaded:
+            del self.loaded[loaded.settings]
+        runners, loaded.runners = loaded.runners, []
+        for runner in runners:
+            await asyncio.to_thread(runner.close)
+        self._changed.set()
+
+    # ---- /api/ps ------------------------------------------------------------------------------------
+
+    def running(self) -> list[dict[str, Any]]:
+        """Entries of /api/ps, longest remaining keep_alive first."""
+        far = datetime(2318, 1, 1, tzinfo=timezone.utc)  # what Ollama shows for "forever"
+        rows = []
+        for loaded in self.loaded.values():
+            if loaded.expires_at is not None:
+                expires = datetime.fromtimestamp(loaded.expires_at, timezone.utc)
+            elif math.isinf(loaded.keep_alive):
+                expires = far
+            else:  # busy right now: expires keep_alive after it finishes
+                expires = datetime.now(timezone.utc) + timedelta(seconds=loaded.keep_alive)
+            model = loaded.model
+            row = {
+                "name": model.name.short, "model": model.name.short, "size": loaded.size,
+                "digest": model.digest, "details": model.details, "expires": expires, "size_vram": 0,
+                "context_length": loaded.settings.num_ctx,
+            }
+            same = next((r for r in rows if r["model"] == row["model"]), None)
+            if same is None:
+                rows.append(row)
+            else:  # the generation and the embedding runner of one model: one entry, as in Ollama
+                same["size"] += row["size"]
+                same["expires"] = max(same["expires"], expires)
+                same["context_length"] = max(same["context_length"], row["context_length"])
+        rows.sort(key=lambda r: r["expires"], reverse=True)
+        for row in rows:
+            row["expires_at"] = row.pop("expires").astimezone().isoformat()
+        return rows
+
+
+def _estimate_size(model: Model, runner: Runner) -> int:
+    """Weights plus the KV cache (f16 keys and values for every layer and context slot)."""
+    meta = runner.metadata
+    arch = meta.get("general.architecture", "")
+    try:
+        layers = int(meta.get(f"{arch}.block_count", 0))
+        embd = int(meta.get(f"{arch}.embedding_length", 0))
+        heads = int(meta.get(f"{arch}.attention.head_count", 1)) or 1
+        kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads))
+        kv = 2 * layers * runner.n_ctx * (embd // heads) * kv_heads * 2
+    except (TypeError, ValueError):
+        kv = 0
+    return model.size + kv

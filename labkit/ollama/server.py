@@ -1,0 +1,220 @@
+"""Starting the server: in the foreground (``labkit serve``) or in the background
+for a notebook (:func:`ensure_server`).
+
+Both bind ``127.0.0.1:11434`` unless ``OLLAMA_HOST`` says otherwise, exactly
+where a real Ollama would listen, so client code does not change when you
+move to a real Ollama. Introduced in notebooks/02_ollama.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from labkit.ollama.options import env_str
+
+log = logging.getLogger("labkit.ollama")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 11434
+COURSE_MODEL = "smollm2:135m"
+
+
+def parse_host(value: str | None) -> tuple[str, str, int]:
+    """Read OLLAMA_HOST as Ollama does: ``host``, ``host:port``, ``:port``, ``[v6]:port``, scheme optional."""
+    text = (value or "").strip().strip("\"'").strip()
+    scheme, default_port = "http", DEFAULT_PORT
+    if "://" in text:
+        scheme, text = text.split("://", 1)
+        default_port = 443 if scheme == "https" else 80
+    text = text.split("/", 1)[0]
+    host, port = text, default_port
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest.startswith(":") and rest[1:].isdigit():
+            port = int(rest[1:])
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        if port_text.isdigit():
+            port = int(port_text)
+    return scheme, host or DEFAULT_HOST, port
+
+
+def base_url(host: str, port: int, scheme: str = "http") -> str:
+    """URL a client uses; 0.0.0.0 (listen everywhere) is reached at 127.0.0.1."""
+    if host in ("0.0.0.0", "::", ""):
+        host = DEFAULT_HOST
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
+
+
+def _configure_logging(level: int) -> None:
+    logger = logging.getLogger("labkit.ollama")
+    if not any(getattr(h, "_labkit", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        handler._labkit = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(level)
+
+
+def serve(host: str | None = None, port: int | None = None) -> None:
+    """Run the Ollama-compatible server in the foreground until Ctrl+C (``labkit serve``).
+
+    Logs one line per request: method, path, model, status, duration, tokens/s.
+    Introduced in notebooks/02_ollama.
+    """
+    import uvicorn
+
+    from labkit.ollama.app import create_app
+
+    scheme, env_host, env_port = parse_host(os.environ.get("OLLAMA_HOST"))
+    host = host or env_host
+    port = port or env_port
+    _configure_logging(logging.DEBUG if env_str("OLLAMA_DEBUG") not in ("", "0", "false") else logging.INFO)
+    log.info("labkit Ollama-compatible server (llama.cpp) listening on %s", base_url(host, port))
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=3)
+
+
+# ---- background server for notebooks and tests ------------------------------------------------
+
+@dataclass
+class BackgroundServer:
+    """A server running in a daemon thread of this process."""
+
+    url: str
+    server: Any
+    thread: threading.Thread
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask uvicorn to finish and wait for the thread."""
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def start_background(host: str = DEFAULT_HOST, port: int | None = None, log_level: int = logging.WARNING) -> BackgroundServer:
+    """Start the server in a daemon thread and wait until it accepts connections."""
+    import uvicorn
+
+    from labkit.ollama.app import create_app
+
+    port = port or free_port(host)
+    _configure_logging(log_level)
+    config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=3)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="labkit-ollama-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the labkit server could not start on {host}:{port}")
+        time.sleep(0.02)
+    return BackgroundServer(base_url(host, port), server, thread)
+
+
+_background: BackgroundServer | None = None
+_in_use: str | None = None
+_lock = threading.Lock()
+
+
+def _probe(url: str) -> str | None:
+    """The version of an Ollama answering at ``url``, or None."""
+    import httpx
+
+    try:
+        with httpx.Client(timeout=1.0, trust_env=False) as http:  # loopback: never via a proxy
+            reply = http.get(url + "/")
+            if reply.status_code == 200 and "Ollama is running" in reply.text:
+                return str(http.get(url + "/api/version").json().get("version", "?"))
+    except (httpx.HTTPError, ValueError):
+        return None
+    return None
+
+
+def _make_sure_pulled(url: str, model: str) -> None:
+    """Pull ``model`` on an existing server if it does not have it, with a progress bar."""
+    import ollama
+    from tqdm.auto import tqdm
+
+    client = ollama.Client(host=url)
+    have = {m.model for m in client.list().models}
+    if model in have:
+        return
+    bar = None
+    for update in client.pull(model, stream=True):
+        if update.total and bar is None:
+            bar = tqdm(total=update.total, unit="B", unit_scale=True, desc=f"pulling {model}")
+        if bar is not None and update.completed:
+            bar.update(update.completed - bar.n)
+    if bar is not None:
+        bar.close()
+
+
+def ensure_server(model: str | None = COURSE_MODEL) -> str:
+    """Make sure an Ollama API answers, and return its base URL.
+
+    If an Ollama (the real one or ours) answers at ``OLLAMA_HOST`` (default
+    127.0.0.1:11434) it is used, and ``model`` is pulled there if missing.
+    Otherwise the kit's server starts in a background thread, on 11434 or a free
+    port if that is taken, and ``OLLAMA_HOST`` is set so that ``ChatOllama`` and
+    ``ollama.Client`` find it. Safe to call from every notebook: later calls
+    return the same URL. The server stops when Python exits.
+    Introduced in notebooks/02_ollama.
+    """
+    global _background, _in_use
+    with _lock:
+        if _in_use is not None:
+            return _in_use
+        scheme, host, port = parse_host(os.environ.get("OLLAMA_HOST"))
+        url = base_url(host, port, scheme)
+        version = _probe(url)
+        if version is not None:
+            if model:
+                _make_sure_pulled(url, model)
+            print(f"Using the Ollama server already running at {url} (version {version}).")
+            _in_use = url
+            return url
+        bind = DEFAULT_HOST if host in ("0.0.0.0", "::", "localhost") else host
+        if not port_is_free(bind, port):
+            port = free_port(bind)
+        _background = start_background(bind, port)
+        atexit.register(_stop_background)
+        os.environ["OLLAMA_HOST"] = _background.url
+        print(f"Started the labkit Ollama-compatible server (llama.cpp) at {_background.url}.")
+        _in_use = _background.url
+        return _in_use
+
+
+def _stop_background() -> None:
+    global _background, _in_use
+    if _background is not None:
+        _background.stop()
+        _background = None
+        _in_use = None

@@ -1,0 +1,80 @@
+"""Reading request bodies and writing replies in Ollama's wire format.
+
+Bodies are JSON objects; errors in them are reported with the messages Go's
+JSON decoder gives (what Ollama returns). Streams are NDJSON: one compact JSON
+object per line, never a blank line (the Python client parses every line).
+Introduced in notebooks/02_ollama.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from labkit.ollama.errors import OllamaError, go_json_error, go_type_name
+
+NDJSON = "application/x-ndjson"
+
+# Go types of request fields, for "cannot unmarshal" messages.
+_EXPECTED = {str: "string", bool: "bool", list: "[]", dict: "map", int: "int", float: "float64"}
+
+
+async def read_json(request: Request, struct: str) -> dict[str, Any]:
+    """The request body as a dict; 400 with Ollama's message when it is missing or malformed."""
+    body = await request.body()
+    if not body.strip():
+        raise OllamaError(400, "missing request body")
+    try:
+        text = body.decode("utf-8")
+        data = json.loads(text)
+    except UnicodeDecodeError:
+        raise OllamaError(400, "invalid character in request body (not UTF-8)") from None
+    except json.JSONDecodeError as exc:
+        raise OllamaError(400, go_json_error(exc, text)) from None
+    if not isinstance(data, dict):
+        raise OllamaError(400, f"json: cannot unmarshal {go_type_name(data)} into Go value of type api.{struct}")
+    return data
+
+
+def get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], struct: str, default: Any = None) -> Any:
+    """A field of the body, type-checked like Go's decoder (null counts as absent)."""
+    value = data.get(key)
+    if value is None:
+        return default
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        expected = _EXPECTED.get(kinds[0], kinds[0].__name__)
+        raise OllamaError(
+            400, f"json: cannot unmarshal {go_type_name(value)} into Go struct field {struct}.{key} of type {expected}"
+        )
+    return value
+
+
+def now() -> str:
+    """RFC 3339 UTC timestamp with a Z, as Ollama writes ``created_at``."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def line(obj: dict[str, Any]) -> bytes:
+    """One NDJSON line."""
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def reply(obj: Any, status: int = 200) -> Response:
+    return JSONResponse(obj, status_code=status, media_type="application/json; charset=utf-8")
+
+
+def error_reply(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def stream(lines: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(lines, media_type=NDJSON)

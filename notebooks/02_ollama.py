@@ -1,0 +1,290 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Ollama integration (LC1.2.5.2)
+#
+# Ollama is an **inference server**: a separate process that keeps models in memory and answers
+# HTTP on `127.0.0.1:11434`. Your code — here LangChain's `ChatOllama` — is a thin HTTP client.
+#
+# **You will learn to**
+# - find or start a server, and manage its model library: list, pull, show, ps;
+# - call `ChatOllama`: invoke, stream token by token, batch;
+# - configure it: temperature, seed, `num_predict`, and `num_ctx` — and spot silent truncation;
+# - get JSON back: JSON mode and `with_structured_output` with a pydantic schema;
+# - control memory with `keep_alive`, and build a custom model from a Modelfile-style recipe.
+#
+# **Time:** about 30 minutes.
+#
+# No Ollama installed? The kit ships an **Ollama-compatible server** backed by llama.cpp. It speaks
+# the same HTTP API, so everything below works unchanged against a real Ollama too.
+
+# %% [markdown]
+# ## 1. Find or start a server
+#
+# `ensure_server()` uses an Ollama already answering at `OLLAMA_HOST` (and pulls the course model
+# there), or starts the kit's server in the background, and says which.
+
+# %%
+import os
+
+from labkit.ollama import ensure_server
+
+base_url = ensure_server()
+os.environ["OLLAMA_HOST"] = base_url  # the ollama client and ChatOllama read this
+
+# %% [markdown]
+# ## 2. The model library
+#
+# The official `ollama` Python client speaks the same API as the `ollama` command line tool.
+
+# %%
+import httpx
+import ollama
+
+client = ollama.Client(host=base_url)
+print("server version:", httpx.get(f"{base_url}/api/version").json()["version"])
+for m in client.list().models:
+    print(f"{m.model:<16} {m.size / 1e6:7.1f} MB  {m.details.family:<8} {m.details.quantization_level}")
+
+# %% [markdown]
+# `pull` downloads a model into the server's library (here: from the kit's model store — the
+# catalog plays the role of Ollama's online library). It streams progress lines:
+
+# %%
+for progress in client.pull("gemma3:270m", stream=True):
+    if progress.completed is None or progress.completed == progress.total:
+        print(progress.status, "" if progress.total is None else f"{progress.total / 1e6:.1f} MB")
+
+# %% [markdown]
+# `show` tells you what a model *is*: family, size, quantization, its chat template and default
+# parameters — the same facts `ollama show` prints.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+info = client.show("smollm2:135m")
+print("family:", info.details.family, "| parameters:", info.details.parameter_size,
+      "| quantization:", info.details.quantization_level)
+print("capabilities:", info.capabilities)
+print("template starts:", info.template[:60].replace("\n", "\\n"))
+
+# %% [markdown]
+# ## 3. `ChatOllama`: invoke, stream, batch
+#
+# Always pass `num_ctx`: left unset, the server's default context window applies (2048 tokens on
+# older Ollama, 4096 now) and longer prompts are **silently truncated**. Temperature 0 makes the
+# answer reproducible.
+
+# %%
+from langchain_ollama import ChatOllama
+
+llm = ChatOllama(model="smollm2:135m", base_url=base_url, num_ctx=4096, temperature=0, seed=0,
+                 num_predict=48)
+reply = llm.invoke("What is the capital of France? Answer in one word.")
+print(reply.content)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(reply.content.strip())
+print(reply.usage_metadata)
+
+# %% [markdown]
+# Streaming returns the answer token by token, as the server produces it: the first words appear
+# long before the last.
+
+# %%
+import time
+
+start = time.perf_counter()
+for i, chunk in enumerate(llm.stream("Name three primary colours.")):
+    if i < 6:
+        print(f"{time.perf_counter() - start:6.3f} s  {chunk.content!r}")
+print("...")
+
+# %% [markdown]
+# `batch` sends several prompts; the server queues them against one loaded model.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+answers = llm.batch(["What is 2 + 2? Answer with a number.", "What colour is the sky? One word."])
+for a in answers:
+    print(a.content.strip())
+
+# %% [markdown]
+# ## 4. Configuration and the `num_ctx` trap
+#
+# Every response carries the server's own counts: `prompt_eval_count` is the number of prompt
+# tokens the model actually read. Send a prompt longer than the context window and watch it shrink:
+
+# %%
+long_text = "Local models keep data on your own machine. " * 300  # about 2,700 tokens
+question = long_text + "\nIn one sentence: what is this text about?"
+for n_ctx in (1024, 4096):
+    small = ChatOllama(model="smollm2:135m", base_url=base_url, num_ctx=n_ctx, temperature=0, num_predict=16)
+    meta = small.invoke(question).response_metadata
+    print(f"num_ctx={n_ctx:5}: the model read {meta['prompt_eval_count']:5} prompt tokens")
+
+# %% [markdown]
+# With `num_ctx=1024` the server kept only what fits (the first tokens and the most recent ones)
+# and the client got a normal answer: only `prompt_eval_count` gives it away. The warning above
+# appears here because the kit's server runs inside this kernel; a real Ollama writes it to its own
+# server log, which you rarely see. **Always set
+# `num_ctx`** large enough, and compare `prompt_eval_count` with your own token count.
+#
+# Other options work the same way (`temperature`, `top_k`, `top_p`, `seed`, `num_predict`, `stop`,
+# `repeat_penalty`): set on the `ChatOllama` object, they are sent with every request.
+
+# %%
+for seed in (1, 2, 1):
+    creative = ChatOllama(model="smollm2:135m", base_url=base_url, num_ctx=2048, temperature=1.0,
+                          seed=seed, num_predict=12)
+    print(f"seed {seed}: {creative.invoke('Invent a name for a robot.').content!r}")
+
+# %% [markdown]
+# ## 5. JSON out
+#
+# `format="json"` constrains decoding so the output **is** valid JSON (the server enforces it with a
+# grammar; the model only chooses among valid tokens). `with_structured_output` goes further: it
+# sends a JSON Schema built from a pydantic class and parses the answer into an object.
+
+# %%
+import json
+
+json_llm = ChatOllama(model="smollm2:135m", base_url=base_url, num_ctx=2048, temperature=0,
+                      format="json", num_predict=64)
+raw = json_llm.invoke("Give the name and capital of France as JSON with keys country and capital.").content
+print(raw)
+print(json.loads(raw))
+
+# %%
+from pydantic import BaseModel
+
+
+class City(BaseModel):
+    name: str
+    country: str
+
+
+structured = llm.with_structured_output(City)
+city = structured.invoke("Paris is the capital of France. Extract the city and its country.")
+print(repr(city))
+
+# %% [markdown]
+# A 135M-parameter model fills the schema but can get the facts wrong; the grammar guarantees the
+# *shape*, not the *truth*. Check the values in your code.
+#
+# ## 6. keep_alive: memory vs latency
+#
+# The server keeps a model loaded for `keep_alive` after each request (Ollama's default: 5 minutes).
+# The first request after that pays the **load time** again — `load_duration` in the response shows it.
+
+# %%
+def load_ms(keep_alive):
+    reply = client.generate(model="smollm2:135m", prompt="Hi", options={"num_predict": 1}, keep_alive=keep_alive)
+    return reply.load_duration / 1e6
+
+
+client.generate(model="smollm2:135m", prompt="", keep_alive=0)  # unload now
+print(f"cold: load_duration = {load_ms('10m'):.1f} ms")
+print(f"warm: load_duration = {load_ms('10m'):.1f} ms")
+print("loaded now:", [m.model for m in client.ps().models])
+
+# %%
+client.generate(model="smollm2:135m", prompt="", keep_alive=0)  # keep_alive 0 unloads right away
+print("after keep_alive=0:", [m.model for m in client.ps().models])
+
+# %% [markdown]
+# `keep_alive=-1` keeps a model forever (fast answers, memory held); `0` frees memory at once
+# (every call is cold). `ChatOllama(keep_alive=...)` sends it with every call; the server-wide
+# default is the environment variable `OLLAMA_KEEP_ALIVE`.
+#
+# ## 7. A custom model, Modelfile-style
+#
+# Ollama's `create` makes a new model from an existing one with a system prompt and parameters —
+# what a Modelfile with `FROM`, `SYSTEM` and `PARAMETER` lines does.
+
+# %%
+client.create(model="pirate:135m", from_="smollm2:135m",
+              system="You are a pirate. Answer every question like a pirate, in one short sentence.",
+              parameters={"temperature": 0, "num_ctx": 2048})
+modelfile = client.show("pirate:135m").modelfile
+print("\n".join(line for line in modelfile.splitlines() if line.startswith(("FROM", "SYSTEM", "PARAMETER"))))
+pirate = ChatOllama(model="pirate:135m", base_url=base_url, num_predict=40)
+print(pirate.invoke("What is the capital of France?").content)
+print("library:", [m.model for m in client.list().models])
+client.delete("pirate:135m");
+
+# %% [markdown]
+# The system prompt now travels with the model, whoever calls it. (How well a 135M model plays the
+# part is another matter: small models follow personas loosely.)
+#
+# ## 8. It is only HTTP
+#
+# `ChatOllama` and the `ollama` client are thin layers over one HTTP request. The same call, three ways:
+
+# %%
+messages = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
+options = {"temperature": 0, "seed": 0, "num_ctx": 4096, "num_predict": 16}
+
+via_http = httpx.post(f"{base_url}/api/chat", json={"model": "smollm2:135m", "messages": messages,
+                                                     "stream": False, "options": options}).json()
+via_client = client.chat(model="smollm2:135m", messages=messages, options=options)
+via_langchain = llm.invoke(messages[0]["content"])
+print("raw HTTP :", via_http["message"]["content"])
+print("client   :", via_client.message.content)
+print("LangChain:", via_langchain.content)
+
+# %% [markdown]
+# ## 9. Switching to a real Ollama
+#
+# Install Ollama, run `ollama serve` (or the desktop app), then `ollama pull smollm2:135m`.
+# Point `OLLAMA_HOST` at it (default `127.0.0.1:11434`) — `ensure_server()` then uses it instead of
+# the kit's server. Not one line of the LangChain code changes.
+#
+# ## Recall
+#
+# > Ollama runs models as a local HTTP service; `ChatOllama` is a thin client. Set `num_ctx`, watch
+# > `prompt_eval_count`, use `format`/`with_structured_output` for JSON, and use `keep_alive` to
+# > trade memory for latency.
+#
+# ## Exercises
+
+# %% [markdown]
+# 1. Which `ChatOllama` argument prevents the silent truncation you saw in section 4?
+
+# %%
+import labkit
+
+answer_1 = ...
+labkit.check.answer("02.1", answer_1);
+
+# %% [markdown]
+# 2. What `keep_alive` value unloads a model right after the request?
+
+# %%
+answer_2 = ...
+labkit.check.answer("02.2", answer_2);
+
+# %% [markdown]
+# 3. Which field of a response tells you how many prompt tokens the model really read?
+
+# %%
+answer_3 = ...
+labkit.check.answer("02.3", answer_3);
+
+# %% [markdown]
+# Solutions: `notebooks/solutions/02_ollama.md`.
+#
+# ## Where to go next
+#
+# `03_llamacpp` removes the server: the same model embedded in your process with `LlamaCpp`.

@@ -1,0 +1,84 @@
+"""Starting the server: ensure_server() for notebooks and serve() for `labkit serve`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import ollama
+import pytest
+
+from labkit.ollama import server
+
+pytest_plugins = ["ollama_fixtures"]  # the shared server fixtures
+MODEL = "smollm2:135m"
+
+
+@pytest.fixture()
+def fresh_state():  # type: ignore[no-untyped-def]
+    """ensure_server() remembers its server for the process: start each test from scratch."""
+    server._stop_background()
+    server._in_use = None
+    yield
+    server._stop_background()
+    server._in_use = None
+
+
+def test_ensure_server_uses_a_running_ollama(url: str, fresh_state, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert os.environ["OLLAMA_HOST"] == url
+    assert server.ensure_server() == url
+    assert server.ensure_server() == url  # idempotent, and says so only once
+    out = capsys.readouterr().out
+    assert out.count("Using the Ollama server already running at") == 1
+
+
+def test_ensure_server_starts_ours_on_a_free_port(fresh_state, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as taken:  # something that is not Ollama holds the wanted port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{port}")
+        monkeypatch.setenv("LABKIT_THREADS", "1")
+        monkeypatch.setenv("OLLAMA_CONTEXT_LENGTH", "1024")
+        started = server.ensure_server()
+        assert started != f"http://127.0.0.1:{port}" and started.startswith("http://127.0.0.1:")
+        assert os.environ["OLLAMA_HOST"] == started  # so ChatOllama() and ollama.Client() find it
+        assert server.ensure_server() == started
+        reply = ollama.Client().generate(model=MODEL, prompt="Hi", options={"num_predict": 2, "temperature": 0})
+        assert reply.eval_count == 2
+    assert "Started the labkit Ollama-compatible server (llama.cpp) at" in capsys.readouterr().out
+    server._stop_background()
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(started + "/", timeout=2)
+
+
+def test_serve_in_the_foreground_logs_each_request() -> None:
+    port = server.free_port()
+    code = "from labkit.ollama import serve; serve('127.0.0.1', %d)" % port
+    environment = {**os.environ, "LABKIT_THREADS": "1", "OLLAMA_CONTEXT_LENGTH": "512", "OLLAMA_HOST": "127.0.0.1:9"}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=environment, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        reply = ollama.Client(host=base).generate(model=MODEL, prompt="Hi", options={"num_predict": 3, "temperature": 0})
+        assert reply.eval_count == 3
+        assert httpx.post(base + "/api/generate", json={"model": "nope", "prompt": "x"}).status_code == 404
+    finally:
+        proc.terminate()
+        _, log = proc.communicate(timeout=20)
+    assert f"listening on http://127.0.0.1:{port}" in log
+    line = next(x for x in log.splitlines() if "POST /api/generate smollm2:135m 200" in x)
+    assert line.endswith("tokens/s")
+    assert any("POST /api/generate nope 404" in x for x in log.splitlines())
+    assert "Traceback" not in log
