@@ -76,8 +76,8 @@ def _lab(args: argparse.Namespace) -> int:
         command.append(f"--port={args.port}")
     if start.exists():
         command.append(str(start.relative_to(notebooks)))
-    command += args.jupyter_args
-    return subprocess.call(command, env=env)
+    command += args.jupyter_args  # anything labkit does not know goes to jupyter lab
+    return subprocess.call(command, env=env, cwd=notebooks)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -103,10 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--replace", action="store_true", help="re-register an existing name")
     models.set_defaults(func=_models)
 
-    lab = sub.add_parser("lab", help="open the course in JupyterLab (starts a local Ollama-compatible server)")
+    lab = sub.add_parser("lab", help="open the course in JupyterLab (starts a local Ollama-compatible server); "
+                                     "other options go to jupyter lab")
     lab.add_argument("--port", type=int, help="JupyterLab port")
     lab.add_argument("--no-server", action="store_true", help="do not start the Ollama-compatible server")
-    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab")
     lab.set_defaults(func=_lab)
 
     serve = sub.add_parser("serve", help="run the Ollama-compatible server in the foreground")
@@ -117,7 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.jupyter_args = extra
     # `labkit models register FILE --name N`: the positional lands in `name`.
     if getattr(args, "action", None) == "register" and args.file is None:
         args.file, args.name = args.name, None

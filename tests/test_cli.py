@@ -1,0 +1,72 @@
+"""The `labkit` command: models, and the README's main command (`labkit lab`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from labkit import cli, models
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_models_list_and_path(capsys) -> None:
+    assert cli.main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "smollm2:135m" in out and "gemma3:270m" in out and "Apache-2.0" in out
+    assert cli.main(["models", "path", "smollm2"]) == 0
+    assert capsys.readouterr().out.strip() == str(models.path("smollm2:135m"))
+
+
+def test_unknown_model_is_a_clear_error(capsys) -> None:
+    assert cli.main(["models", "path", "nope:1b"]) == 2
+    assert "Known models" in capsys.readouterr().err
+
+
+def test_register_from_the_command_line(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "home"))
+    mine = tmp_path / "mine.gguf"
+    mine.write_bytes(models.path("smollm2:135m").read_bytes())
+    assert cli.main(["models", "register", str(mine), "--name", "mine:small"]) == 0
+    assert "registered mine:small: llama" in capsys.readouterr().out
+    assert "mine:small" in models.names()
+    assert cli.main(["models", "unregister", "mine:small"]) == 0
+
+
+def test_lab_opens_jupyterlab_with_the_ollama_server() -> None:
+    """`labkit lab` starts JupyterLab on the course and an Ollama-compatible server when none runs."""
+    lab_port, ollama_port = _free_port(), _free_port()
+    env = {**os.environ, "OLLAMA_HOST": f"127.0.0.1:{ollama_port}"}
+    command = [sys.executable, "-m", "labkit.cli", "lab", "--port", str(lab_port), "--no-browser",
+               "--ServerApp.token=test-token"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        lab = version = None
+        while time.monotonic() < deadline and (lab is None or version is None):
+            time.sleep(1)
+            try:
+                lab = httpx.get(f"http://127.0.0.1:{lab_port}/api/contents/00_start_here.ipynb",
+                                params={"content": 0}, headers={"Authorization": "token test-token"}, timeout=5)
+                version = httpx.get(f"http://127.0.0.1:{ollama_port}/api/version", timeout=5).json()
+            except httpx.HTTPError:
+                continue
+        assert lab is not None and lab.status_code == 200, "JupyterLab did not serve the course"
+        assert lab.json()["name"] == "00_start_here.ipynb"
+        assert "version" in version
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
