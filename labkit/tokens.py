@@ -12,6 +12,7 @@ Introduced in notebooks/03_llamacpp and notebooks/04_huggingface.
 
 from __future__ import annotations
 
+import atexit
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -19,16 +20,28 @@ from typing import Any
 from labkit import models
 
 
-@lru_cache(maxsize=4)
-def _llama(model: str, n_ctx: int = 2048):
+_LOADED: dict[str, Any] = {}
+
+
+def _llama(model: str):
     """A llama.cpp model kept loaded for token and logit lessons (small models only)."""
     import llama_cpp
 
     from labkit.logs import quiet
 
-    with quiet():
-        return llama_cpp.Llama(model_path=str(models.path(model)), n_ctx=n_ctx, n_threads=2, seed=0,
-                               verbose=False)
+    if model not in _LOADED:
+        with quiet():
+            _LOADED[model] = llama_cpp.Llama(model_path=str(models.path(model)), n_ctx=2048, n_threads=2,
+                                             seed=0, verbose=False)
+    return _LOADED[model]
+
+
+@atexit.register
+def _close_loaded() -> None:
+    """Free the models while llama.cpp's bindings still exist (not during interpreter teardown)."""
+    for llm in _LOADED.values():
+        llm.close()
+    _LOADED.clear()
 
 
 @lru_cache(maxsize=2)

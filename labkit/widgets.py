@@ -253,3 +253,42 @@ class DecisionMatrix(widgets.interactive):
             for name in decision.CRITERIA:
                 print(f"      {name:>11} {scored.scores[name]:3.1f}  {scored.reasons[name]}")
         return result
+
+
+# ---------------------------------------------------------------------------------------------
+
+class QuantExplorer(widgets.interactive):
+    """Pick a rung of a *measured* quantization ladder → its size, bits per weight, perplexity,
+    KL divergence, top-1 agreement and speed, highlighted on the size-quality plot.
+
+    ``rows`` come from ``labkit.ladder.ladder(...)`` run on this machine.
+
+    Introduced in notebooks/03_llamacpp.
+    """
+
+    def __init__(self, rows: list[Any], level: str = "Q4_K_M") -> None:
+        self._rows = rows
+        levels = [row.level for row in rows]
+        super().__init__(self._draw, level=widgets.Dropdown(options=levels, value=level if level in levels
+                                                             else levels[0], description="level"))
+
+    def _draw(self, level: str) -> dict[str, Any]:
+        result = decision.quant_compute(self._rows, level)
+        fig, ax = _figure(6, 3.2)
+        sizes = [row.size_bytes / 1e6 for row in self._rows]
+        ppls = [row.perplexity for row in self._rows]
+        ax.plot(sizes, ppls, "o", color="#4c72b0")
+        for row, x, y in zip(self._rows, sizes, ppls):
+            ax.annotate(row.level, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.plot([result["size_mb"]], [result["perplexity"]], "o", markersize=14, markerfacecolor="none",
+                markeredgecolor="#dd8452", markeredgewidth=2)
+        ax.set_xlabel("file size (MB)")
+        ax.set_ylabel("perplexity (lower is better)")
+        _show(fig)
+        print(f"{level}: {result['size_mb']:.1f} MB ({result['size_saving']:.0%} smaller than F16), "
+              f"{result['bits_per_weight']:.2f} bits/weight")
+        print(f"perplexity {result['perplexity']:.2f} ({result['perplexity_change']:+.1%}), "
+              f"KL {result['kl_divergence']:.4f}, top-1 agreement {result['top1_agreement']:.0%}, "
+              f"decode {result['decode_tok_s']:.0f} tokens/s ({result['speedup']:.2f}x F16)")
+        print("tensor types:", ", ".join(f"{k}x{v}" for k, v in result["tensor_types"].items()))
+        return result

@@ -248,6 +248,14 @@ display(ladder.plot_speed_vs_size(rows))
 # other types — the "tensor types" column shows which. For a model quantized from true F16,
 # llama.cpp's published LLaMA-7B table reads: Q8_0 +0.01 %, Q4_K_M +0.9 %, Q2_K +14.7 % perplexity.
 #
+# Pick a rung to see it on the size–quality plot:
+
+# %%
+from labkit.widgets import QuantExplorer
+
+QuantExplorer(rows, level="Q4_K_M")
+
+# %% [markdown]
 # ### 5.3 "75 % less RAM for under 1 % quality loss"?
 
 # %%
@@ -256,6 +264,18 @@ f16, q4 = by_level["F16"], by_level["Q4_K_M"]
 print(f"Q4_K_M vs F16: {1 - q4.size_bytes / f16.size_bytes:.0%} smaller, "
       f"perplexity {100 * (q4.perplexity / f16.perplexity - 1):+.1f} %, "
       f"top-1 agreement {q4.top1_agreement:.0%}")
+
+# %% [markdown]
+# Our model starts from Q4_1 (so its "F16" is only 2.8× the Q4_K_M file, not ~3.3×), and its small
+# rows force fallbacks; the quality cost above is larger than llama.cpp's published LLaMA-7B figures
+# for the same reasons. What the ladder means for the models people deploy — memory for 7B, 13B and
+# 70B at each level (weights + 4k-token KV cache + compute buffer), against common memory sizes
+# (with 10 % left for everything else):
+
+# %%
+from labkit import decision
+
+decision.plot_projection(decision.projection());
 
 # %% [markdown]
 # ## Recall

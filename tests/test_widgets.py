@@ -105,3 +105,30 @@ def test_decision_compute_scores_and_errors():
         decision.decision_compute("moon base")
     with pytest.raises(ValueError, match="privacy"):
         decision.decision_compute(weights={"vibes": 3})
+
+
+def test_quant_explorer_on_a_measured_ladder(capsys):
+    from labkit import ladder
+
+    rows = ladder.ladder("smollm2:135m", levels=("F16", "Q8_0", "Q2_K"), n_tokens=128, progress=False)
+    explorer = widgets.QuantExplorer(rows, level="Q8_0")
+    assert explorer.result["level"] == "Q8_0"
+    assert 0.4 < explorer.result["size_saving"] < 0.5  # 8.5 of 16 bits, plus the unchanged F32 norms
+    capsys.readouterr()
+    control(explorer, "level").value = "Q2_K"
+    assert explorer.result["level"] == "Q2_K"
+    assert explorer.result["size_saving"] > 0.6
+    assert explorer.result["perplexity_change"] > 0
+    assert "Q2_K:" in capsys.readouterr().out
+    with pytest.raises(KeyError, match="was not measured"):
+        decision.quant_compute(rows, "Q4_K_M")
+
+
+def test_projection_for_big_models():
+    rows = {(r["model"], r["level"]): r for r in decision.projection()}
+    f16_7b, q4_70b = rows[("llama-2-7b", "F16")], rows[("llama-3.3-70b", "Q4_K_M")]
+    assert 13.5 < f16_7b["need_gb"] < 17  # 6.74 B x 2 bytes + KV 2 GB + compute
+    assert not f16_7b["fits"][8] and f16_7b["fits"][24]
+    assert 40 < q4_70b["need_gb"] < 50 and q4_70b["fits"][80] and not q4_70b["fits"][24]
+    assert rows[("llama-2-13b", "Q2_K")]["need_gb"] < rows[("llama-2-13b", "Q4_K_M")]["need_gb"]
+    decision.plot_projection(decision.projection())

@@ -19,11 +19,16 @@ from typing import Any
 __all__ = ["create_app", "ensure_server", "serve", "start_background"]
 
 
-def serve(host: str | None = None, port: int | None = None) -> None:
-    """Run the server in the foreground (``labkit serve``); see :func:`labkit.ollama.server.serve`."""
+def serve(host: str | None = None, port: int | None = None, allow_remote: bool = False,
+          token: str | None = None) -> None:
+    """Run the server in the foreground (``labkit serve``); see :func:`labkit.ollama.server.serve`.
+
+    A classroom server: ``serve("0.0.0.0", allow_remote=True, token="SECRET")``
+    (see :mod:`labkit.ollama.classroom`). Introduced in notebooks/02_ollama.
+    """
     from labkit.ollama.server import serve as _serve
 
-    _serve(host, port)
+    _serve(host, port, allow_remote, token)
 
 
 def ensure_server(model: str | None = "smollm2:135m") -> str:

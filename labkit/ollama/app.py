@@ -5,7 +5,8 @@ Each route lives in a small module (:mod:`~labkit.ollama.chat`,
 :mod:`~labkit.ollama.openai`); this module wires them together with what
 every request goes through: the Host-header check Ollama uses against DNS
 rebinding, CORS for ``OLLAMA_ORIGINS``, a JSON error for anything that goes
-wrong (never a traceback), and one log line per request.
+wrong (never a traceback), one log line per request, and the classroom token
+check (:mod:`~labkit.ollama.classroom`).
 Introduced in notebooks/02_ollama.
 """
 
@@ -28,7 +29,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from labkit.ollama import chat, embed, manage, openai, options, store, wire
+from labkit.ollama import chat, classroom, embed, manage, openai, options, store, wire
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.scheduler import Scheduler
 
@@ -111,14 +112,17 @@ def _split_host(value: str) -> str:
 class HostCheck:
     """Refuse requests whose Host header names a remote site (DNS rebinding defence).
 
-    Only applies when the server listens on a loopback address, as in Ollama.
+    Only applies when the server listens on a loopback address, as in Ollama: a
+    classroom server (``bind_host`` 0.0.0.0 or a LAN address) accepts whatever
+    name the learners' machines use for it.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, bind_host: str | None = None) -> None:
         self.app = app
+        self.remote = bind_host is not None and not classroom.is_loopback(bind_host)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _listens_on_loopback(scope):
+        if scope["type"] != "http" or self.remote or not _listens_on_loopback(scope):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
@@ -192,8 +196,13 @@ class AccessLog:
 
 # ---- the app -------------------------------------------------------------------------------------------
 
-def create_app() -> Starlette:
-    """A fresh server application (its own scheduler, so models load on first use)."""
+def create_app(bind_host: str | None = None, token: str | None = None) -> Starlette:
+    """A fresh server application (its own scheduler, so models load on first use).
+
+    ``bind_host`` is the address the server listens on (a non-loopback one turns
+    the Host check off, as in Ollama); with ``token`` every request but ``GET /``
+    needs ``Authorization: Bearer <token>`` (see :mod:`labkit.ollama.classroom`).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -228,8 +237,9 @@ def create_app() -> Starlette:
     ]
     middleware = [
         Middleware(AccessLog),
-        Middleware(HostCheck),
+        Middleware(HostCheck, bind_host=bind_host),
         Middleware(CORSMiddleware, allow_origin_regex=_origin_regex(), allow_methods=["*"], allow_headers=["*"]),
+        Middleware(classroom.TokenCheck, token=token),  # after CORS: browsers' preflight requests carry no token
     ]
     handlers: dict[Any, Any] = {404: _not_found, 405: _not_allowed}
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)

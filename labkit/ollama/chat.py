@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labkit.ollama import generation, options, templates, wire
+from labkit.ollama import classroom, generation, options, templates, wire
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.generation import Event, Facts
 from labkit.ollama.runner import Runner
@@ -126,7 +126,8 @@ async def generate(request: Request) -> Response:
         tokens = [int(t) for t in context] + tokens
         return generation.fit_to_context(tokens, opts, runner.n_ctx)
 
-    req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs)
+    req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,
+                                       client=classroom.client_of(request))
     running = await generation.start(request.app.state.scheduler, req)
 
     def chunk(text: str, probs: Any) -> dict[str, Any]:
@@ -202,7 +203,8 @@ async def chat(request: Request) -> Response:
     def build(runner: Runner, opts: dict[str, Any]) -> list[int]:
         return chat_tokens(runner, info.template, all_messages, tools, opts)
 
-    req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs)
+    req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,
+                                       client=classroom.client_of(request))
     running = await generation.start(request.app.state.scheduler, req)
     events = running.events if not tools else split_tool_call_events(running.events)
 

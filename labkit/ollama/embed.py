@@ -17,7 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labkit.ollama import generation, options, wire
+from labkit.ollama import classroom, generation, options, wire
 from labkit.ollama.errors import OllamaError, model_not_found
 
 
@@ -31,7 +31,7 @@ async def run_embedding(request: Request, name: str, texts: list[str], raw_optio
     keep_alive = options.keep_alive(keep_alive_raw)
     settings = generation.load_settings(info, opts, embedding=True)
     scheduler = request.app.state.scheduler
-    lease = await scheduler.acquire(model, settings, keep_alive)
+    lease = await scheduler.acquire(model, settings, keep_alive, classroom.client_of(request))
     try:
         if not texts:
             return [], 0, lease.load_duration

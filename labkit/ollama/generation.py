@@ -29,6 +29,7 @@ log = logging.getLogger("labkit.ollama")
 
 # Generation threads; one per busy runner is all that is ever needed.
 executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="labkit-llama")
+_running: set[asyncio.Task[None]] = set()
 
 
 def find_model(text: str, missing: Callable[[str], OllamaError] = model_not_found) -> store.Model:
@@ -124,6 +125,7 @@ class GenerationRequest:
     format: Any = None
     logprobs: bool = False
     top_logprobs: int = 0
+    client: str = ""  # who asks, for fair turns (labkit.ollama.classroom.client_of)
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -160,22 +162,38 @@ class Running:
 
 
 async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
-    """Acquire a runner (errors here still become a normal HTTP error) and start generating."""
+    """Acquire a runner (errors here still become a normal HTTP error) and start generating.
+
+    The generation runs in a worker thread, a slice at a time: when it pauses to
+    let a waiting request run (see :mod:`labkit.ollama.scheduler`), it waits for
+    its next turn here, on the event loop, without holding a thread.
+    """
     grammar = await asyncio.to_thread(grammar_for, req.format) if req.format not in (None, "") else None
     settings = load_settings(req.info, req.opts)
-    lease = await scheduler.acquire(req.model, settings, req.keep_alive)
+    lease = await scheduler.acquire(req.model, settings, req.keep_alive, req.client)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Event] = asyncio.Queue()
+    line = lease.loaded.line
     job = Job(prompt_tokens=[], options=req.opts, grammar=grammar, stop=list(req.opts.get("stop") or []),
-              logprobs=req.logprobs, top_logprobs=req.top_logprobs)
+              logprobs=req.logprobs, top_logprobs=req.top_logprobs, others_waiting=lambda: line.count > 0)
 
     def push(event: Event) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, event)
 
-    def work() -> None:
+    def emit(text: str, probs: list[dict[str, Any]] | None) -> None:
+        push(Event("text", text, probs))
+
+    async def drive() -> None:
+        current, holding = lease, True
         try:
-            job.prompt_tokens = req.build(lease.runner, req.opts)
-            outcome = lease.runner.generate(job, lambda text, probs: push(Event("text", text, probs)))
+            job.prompt_tokens = await loop.run_in_executor(executor, req.build, lease.runner, req.opts)
+            while True:
+                outcome = await loop.run_in_executor(executor, current.runner.generate, job, emit)
+                if outcome is not None:
+                    break
+                holding = False  # paused: someone else's turn
+                current = await scheduler.take_turn(current, req.client)
+                holding = True
             push(Event("done", outcome=outcome))
         except OllamaError as exc:
             push(Event("error", error=exc.message))
@@ -183,9 +201,12 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
             log.exception("generation failed")
             push(Event("error", error=f"generation failed: {exc}"))
         finally:
-            loop.call_soon_threadsafe(scheduler.release, lease, req.keep_alive)
+            if holding:
+                scheduler.release(current, req.keep_alive)
 
-    loop.run_in_executor(executor, work)
+    task = loop.create_task(drive())
+    _running.add(task)  # keep a reference until it ends (the loop only holds a weak one)
+    task.add_done_callback(_running.discard)
 
     async def events() -> AsyncIterator[Event]:
         try:

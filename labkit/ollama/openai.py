@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from labkit.ollama import chat as chat_routes
 from labkit.ollama import embed as embed_routes
-from labkit.ollama import generation, options, store, templates
+from labkit.ollama import classroom, generation, options, store, templates
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.runner import Runner
 
@@ -137,7 +137,8 @@ async def _start(request: Request, data: dict[str, Any], build_factory: Any) -> 
     info = await generation.model_facts(model)
     opts = options.merge(_options(data), model.parameters)
     keep_alive = options.default_keep_alive()
-    req = generation.GenerationRequest(model, info, opts, keep_alive, build_factory(model, info), _format(data))
+    req = generation.GenerationRequest(model, info, opts, keep_alive, build_factory(model, info), _format(data),
+                                       client=classroom.client_of(request))
     return await generation.start(request.app.state.scheduler, req), name
 
 

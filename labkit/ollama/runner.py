@@ -23,6 +23,9 @@ from typing import Any
 
 log = logging.getLogger("labkit.ollama")
 
+# A generation keeps the model for at least this many tokens before it lets a waiting request run.
+SLICE_TOKENS = 16
+
 
 @dataclass(frozen=True)
 class LoadSettings:
@@ -46,6 +49,24 @@ class Job:
     logprobs: bool = False
     top_logprobs: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
+    # Asked every SLICE_TOKENS tokens: "is someone waiting for this model?" If yes, the job
+    # pauses so that they get a turn (see labkit.ollama.scheduler). None: never pause.
+    others_waiting: Callable[[], bool] | None = None
+    progress: Progress = field(default_factory=lambda: Progress())
+
+
+@dataclass
+class Progress:
+    """How far a generation got, kept in the job so that a paused one can go on later."""
+
+    generated: list[int] = field(default_factory=list)
+    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
+    held: str = ""                  # text held back because it may be the start of a stop string
+    started: float | None = None    # perf_counter when the job first ran
+    first_at: float | None = None   # ... when its first token came
+    waited: float = 0.0             # seconds spent paused in line (not generation time)
+    paused_at: float = 0.0
+    state: Any = None               # llama.cpp state (KV cache) saved at the pause
 
 
 @dataclass
@@ -127,39 +148,52 @@ class Runner:
 
     # ---- generation ----------------------------------------------------------------------
 
-    def generate(self, job: Job, emit: Callable[[str, list[dict[str, Any]] | None], None]) -> Outcome:
+    def generate(self, job: Job, emit: Callable[[str, list[dict[str, Any]] | None], None]) -> Outcome | None:
         """Run ``job``; call ``emit(text, logprobs)`` for each new piece of text.
 
         Stops at an end-of-generation token, a stop string, ``num_predict`` tokens,
         the end of the context, or when ``job.cancel`` is set (client gone).
+        Returns None when the job paused to let a waiting request run: its KV
+        cache is saved in ``job.progress``, and calling ``generate`` again (on
+        this runner or another one of the same model) goes on where it stopped.
         """
-        llm, opts = self.llm, job.options
-        started = time.perf_counter()
+        llm, opts, p = self.llm, job.options, job.progress
+        now = time.perf_counter()
         repeat_last_n = opts["repeat_last_n"]
         llm.last_n_tokens_size = self.n_ctx if repeat_last_n < 0 else repeat_last_n
         seed = opts["seed"]
-        llm.set_seed(seed if seed >= 0 else random.randint(0, 2**31 - 1))
+        if p.started is None:
+            p.started = now
+            llm.set_seed(seed if seed >= 0 else random.randint(0, 2**31 - 1))
+        else:  # resuming after a pause: another request used this context meanwhile
+            p.waited += now - p.paused_at
+            if not job.cancel.is_set():
+                llm.load_state(p.state)
+            p.state = None
+            llm.set_seed(seed + len(p.generated) if seed >= 0 else random.randint(0, 2**31 - 1))
         limit = opts["num_predict"]
         if limit < 0:
             limit = math.inf  # -1 unlimited, -2 fill the context: both end at the context's end
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stops = [s for s in job.stop if s]
-        held = ""  # text held back because it may be the start of a stop string
-        generated: list[int] = []
-        first_at: float | None = None
+        # A grammar's parse state cannot be saved, so constrained output (format=json) never pauses.
+        may_pause = job.others_waiting is not None and job.grammar is None
+        slice_end = len(p.generated) + SLICE_TOKENS
+        generated = p.generated
         reason = "length"
         gen = llm.generate(
-            job.prompt_tokens, top_k=opts["top_k"], top_p=opts["top_p"], min_p=opts["min_p"],
+            job.prompt_tokens + generated, top_k=opts["top_k"], top_p=opts["top_p"], min_p=opts["min_p"],
             typical_p=opts["typical_p"], temp=opts["temperature"], repeat_penalty=opts["repeat_penalty"],
             frequency_penalty=opts["frequency_penalty"], presence_penalty=opts["presence_penalty"],
             grammar=job.grammar,
         )
         try:
-            if limit == 0:
+            if job.cancel.is_set():  # the client left while this job was paused
+                reason = "cancel"
+            if limit == 0 or reason == "cancel":
                 gen.close()
-            for token in gen if limit else ():
-                if first_at is None:
-                    first_at = time.perf_counter()
+            for token in gen if limit and reason != "cancel" else ():
+                if p.first_at is None:
+                    p.first_at = time.perf_counter()
                 if job.cancel.is_set():
                     reason = "cancel"
                     break
@@ -168,32 +202,36 @@ class Runner:
                     break
                 generated.append(token)
                 probs = self._logprobs(token, job.top_logprobs) if job.logprobs else None
-                text = decoder.decode(self.piece(token))
+                text = p.decoder.decode(self.piece(token))
                 if stops:
-                    held += text
-                    cut = _find_stop(held, stops)
+                    p.held += text
+                    cut = _find_stop(p.held, stops)
                     if cut is not None:
-                        if held[:cut]:
-                            emit(held[:cut], probs)
+                        if p.held[:cut]:
+                            emit(p.held[:cut], probs)
                         reason = "stop"
                         break
-                    keep = _partial_stop(held, stops)
-                    text, held = held[: len(held) - keep], held[len(held) - keep:]
+                    keep = _partial_stop(p.held, stops)
+                    text, p.held = p.held[: len(p.held) - keep], p.held[len(p.held) - keep:]
                 if text or probs:
                     emit(text, probs)
                 if len(generated) >= limit or llm.n_tokens + 1 >= self.n_ctx:
                     reason = "length"
                     break
-            if held and reason != "stop":
-                emit(held, None)
+                if may_pause and len(generated) >= slice_end and job.others_waiting():  # type: ignore[misc]
+                    p.state = llm.save_state()
+                    p.paused_at = time.perf_counter()
+                    return None
+            if p.held and reason != "stop":
+                emit(p.held, None)
         finally:
             gen.close()
         ended = time.perf_counter()
-        first_at = first_at or ended
+        first_at = p.first_at or ended
         return Outcome(
             done_reason=reason, prompt_eval_count=len(job.prompt_tokens),
-            prompt_eval_duration=int((first_at - started) * 1e9), eval_count=len(generated),
-            eval_duration=int((ended - first_at) * 1e9), tokens=job.prompt_tokens + generated,
+            prompt_eval_duration=int((first_at - p.started) * 1e9), eval_count=len(generated),
+            eval_duration=int(max(0.0, ended - first_at - p.waited) * 1e9), tokens=job.prompt_tokens + generated,
         )
 
     def _logprobs(self, token: int, top: int) -> list[dict[str, Any]]:

@@ -12,6 +12,27 @@ This is the kit's version of Ollama's scheduler (``server/sched.go``):
 * after a request the model stays for ``keep_alive`` (default 5m); 0 unloads it
   at once, a negative value keeps it forever.
 
+Fair turns (a classroom shares one server). Ollama serves the line first come,
+first served, so one learner's long answer would make the whole room wait. Here
+the line of each model is served round-robin by *client* (the ``X-Labkit-Client``
+header if a request sends one, else its IP address), and a running generation
+takes turns too:
+
+1. Requests that wait for a model are grouped by client; when a context comes
+   free it goes to the next client in rotation (oldest request of that client
+   first), so a learner who sends ten requests at once does not get ten turns
+   in a row.
+2. A generation that has produced ``SLICE_TOKENS`` tokens (16, in
+   :mod:`labkit.ollama.runner`) checks after each further token whether anyone
+   is waiting. If so it pauses: its KV cache is saved, the context goes
+   to the next in line, and the paused request joins the back of the line. When
+   its turn comes it restores its KV cache and goes on where it stopped (no
+   prompt is evaluated twice; only a repetition penalty's memory restarts).
+
+So a short request waits at most about one slice of every request ahead of it,
+never for a whole long answer. Nobody waiting: no pauses, no cost. Output in
+``format`` JSON mode never pauses (a grammar's state cannot be saved).
+
 Introduced in notebooks/02_ollama.
 """
 
@@ -21,6 +42,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -42,7 +64,7 @@ class Loaded:
     model: Model
     settings: LoadSettings
     runners: list[Runner] = field(default_factory=list)
-    free: asyncio.Queue[Runner] = field(default_factory=asyncio.Queue)
+    line: Line = field(default_factory=lambda: Line())
     active: int = 0
     expires_at: float | None = None     # wall-clock seconds; None = forever
     keep_alive: float = 300.0
@@ -53,6 +75,50 @@ class Loaded:
     @property
     def idle(self) -> bool:
         return self.active == 0
+
+
+class Line:
+    """The free contexts of one model and the requests waiting for one, served round-robin by client."""
+
+    def __init__(self) -> None:
+        self.free: list[Runner] = []
+        self.waiting: dict[str, deque[asyncio.Future[Runner]]] = {}  # client -> its requests, in rotation order
+        self.count = 0  # requests waiting; read by generation threads to decide whether to pause
+
+    def give(self, runner: Runner) -> None:
+        """A context is free: hand it to the next client in rotation, or keep it."""
+        while self.waiting:
+            client = next(iter(self.waiting))
+            requests = self.waiting.pop(client)
+            turn = requests.popleft()
+            if requests:
+                self.waiting[client] = requests  # the client's other requests: back of the rotation
+            self.count -= 1
+            if not turn.done():  # (a request that gave up has already left the line)
+                turn.set_result(runner)
+                return
+        self.free.append(runner)
+
+    async def take(self, client: str) -> Runner:
+        """Wait for a context; ``client`` says whose turn this is."""
+        if self.free and not self.waiting:
+            return self.free.pop()
+        turn: asyncio.Future[Runner] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(client, deque()).append(turn)
+        self.count += 1
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give(turn.result())  # it came just as we left: pass it on
+            else:
+                requests = self.waiting.get(client)
+                if requests is not None and turn in requests:
+                    requests.remove(turn)
+                    self.count -= 1
+                    if not requests:
+                        del self.waiting[client]
+            raise
 
 
 @dataclass
@@ -107,8 +173,11 @@ class Scheduler:
 
     # ---- requests ----------------------------------------------------------------------------
 
-    async def acquire(self, model: Model, settings: LoadSettings, keep_alive: float) -> Lease:
-        """Wait for a free context of ``model`` (loading it if needed) and hand it out."""
+    async def acquire(self, model: Model, settings: LoadSettings, keep_alive: float, client: str = "") -> Lease:
+        """Wait for a free context of ``model`` (loading it if needed) and hand it out.
+
+        ``client`` names who asks (see "Fair turns" above); requests of one client queue behind each other.
+        """
         if self.waiting >= self.max_queue:
             raise OllamaError(503, BUSY)
         self.waiting += 1
@@ -117,7 +186,7 @@ class Scheduler:
             loaded = await self._ensure_loaded(model, settings)
             loaded.active += 1
             try:
-                runner = await self._take_runner(loaded)
+                runner = await self._take_runner(loaded, client)
             except BaseException:
                 loaded.active -= 1
                 raise
@@ -131,7 +200,7 @@ class Scheduler:
     def release(self, lease: Lease, keep_alive: float) -> None:
         """Give a runner back; set the model's expiry from this request's keep_alive."""
         loaded = lease.loaded
-        loaded.free.put_nowait(lease.runner)
+        loaded.line.give(lease.runner)
         loaded.active -= 1
         loaded.last_used = time.monotonic()
         loaded.keep_alive = keep_alive
@@ -139,6 +208,23 @@ class Scheduler:
         self._changed.set()
         if keep_alive <= 0 and loaded.idle:
             asyncio.get_running_loop().create_task(self._unload(loaded))
+
+    async def take_turn(self, lease: Lease, client: str) -> Lease:
+        """Pause: give the context to the next in line and wait at the back for another turn.
+
+        The request stays active (its model is not unloaded meanwhile). If the wait
+        is cancelled the request counts as finished: do not release it again.
+        """
+        loaded = lease.loaded
+        loaded.line.give(lease.runner)
+        try:
+            runner = await loaded.line.take(client)
+        except BaseException:
+            loaded.active -= 1
+            self._changed.set()
+            raise
+        loaded.last_used = time.monotonic()
+        return Lease(loaded, runner, lease.load_duration)
 
     async def load_only(self, model: Model, settings: LoadSettings, keep_alive: float) -> int:
         """Load a model without running anything (empty prompt); returns load_duration in ns."""
@@ -191,12 +277,12 @@ class Scheduler:
                 raise OllamaError(500, f"llama runner process has terminated: {exc}") from None
             loaded = Loaded(model=model, settings=settings, runners=[runner])
             loaded.size = _estimate_size(model, runner)
-            loaded.free.put_nowait(runner)
+            loaded.line.give(runner)
             self.loaded[settings] = loaded
             return loaded
 
-    async def _take_runner(self, loaded: Loaded) -> Runner:
-        if loaded.free.empty() and len(loaded.runners) < self.num_parallel and not loaded.growing:
+    async def _take_runner(self, loaded: Loaded, client: str) -> Runner:
+        if not loaded.line.free and len(loaded.runners) < self.num_parallel and not loaded.growing:
             loaded.growing = True
             try:
                 runner = await asyncio.to_thread(Runner, loaded.settings)
@@ -204,7 +290,7 @@ class Scheduler:
                 loaded.growing = False
             loaded.runners.append(runner)
             return runner
-        return await loaded.free.get()
+        return await loaded.line.take(client)
 
     async def _wait_change(self) -> None:
         self._changed.clear()

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.ollama import classroom
 from labkit.ollama.options import env_str
 
 log = logging.getLogger("labkit.ollama")
@@ -67,10 +68,14 @@ def _configure_logging(level: int) -> None:
     logger.setLevel(level)
 
 
-def serve(host: str | None = None, port: int | None = None) -> None:
+def serve(host: str | None = None, port: int | None = None, allow_remote: bool = False,
+          token: str | None = None) -> None:
     """Run the Ollama-compatible server in the foreground until Ctrl+C (``labkit serve``).
 
     Logs one line per request: method, path, model, status, duration, tokens/s.
+    A classroom server listens on a non-loopback address such as 0.0.0.0, which
+    needs ``allow_remote`` (or ``LABKIT_ALLOW_REMOTE=1``); ``token`` (or
+    ``LABKIT_TOKEN``) then keeps it to the room. See :mod:`labkit.ollama.classroom`.
     Introduced in notebooks/02_ollama.
     """
     import uvicorn
@@ -80,10 +85,16 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     scheme, env_host, env_port = parse_host(os.environ.get("OLLAMA_HOST"))
     host = host or env_host
     port = port or env_port
+    allow_remote = allow_remote or classroom.allow_remote_from_env()
+    token = token or os.environ.get("LABKIT_TOKEN", "").strip() or None
+    classroom.check_bind(host, allow_remote)
     _configure_logging(logging.DEBUG if env_str("OLLAMA_DEBUG") not in ("", "0", "false") else logging.INFO)
-    log.info("labkit Ollama-compatible server (llama.cpp) listening on %s", base_url(host, port))
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=3)
+    if not classroom.is_loopback(host):
+        log.warning("%s", classroom.remote_warning(host, port, token))
+    log.info("labkit Ollama-compatible server (llama.cpp) listening on %s%s", base_url(host, port),
+             " (token required)" if token else "")
+    uvicorn.run(create_app(bind_host=host, token=token), host=host, port=port, log_level="warning",
+                access_log=False, timeout_graceful_shutdown=3)
 
 
 # ---- background server for notebooks and tests ------------------------------------------------
@@ -118,16 +129,21 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def start_background(host: str = DEFAULT_HOST, port: int | None = None, log_level: int = logging.WARNING) -> BackgroundServer:
-    """Start the server in a daemon thread and wait until it accepts connections."""
+def start_background(host: str = DEFAULT_HOST, port: int | None = None, log_level: int = logging.WARNING,
+                     allow_remote: bool = False, token: str | None = None) -> BackgroundServer:
+    """Start the server in a daemon thread and wait until it accepts connections.
+
+    ``allow_remote`` and ``token`` as for :func:`serve`.
+    """
     import uvicorn
 
     from labkit.ollama.app import create_app
 
+    classroom.check_bind(host, allow_remote)
     port = port or free_port(host)
     _configure_logging(log_level)
-    config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=3)
+    config = uvicorn.Config(create_app(bind_host=host, token=token), host=host, port=port, log_level="warning",
+                            access_log=False, timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="labkit-ollama-server", daemon=True)
     thread.start()
@@ -202,6 +218,10 @@ def ensure_server(model: str | None = COURSE_MODEL) -> str:
             _in_use = url
             return url
         bind = DEFAULT_HOST if host in ("0.0.0.0", "::", "localhost") else host
+        if not classroom.is_loopback(bind):
+            raise RuntimeError(f"No Ollama answers at {url} (OLLAMA_HOST). If that is your classroom's server, "
+                               "check the address and that it is running; to use a server on this machine "
+                               "instead, unset OLLAMA_HOST.")
         if not port_is_free(bind, port):
             port = free_port(bind)
         _background = start_background(bind, port)

@@ -1,0 +1,123 @@
+"""Running one server for a whole room: who may connect, the shared token, who is who.
+
+An instructor runs ``labkit serve --host 0.0.0.0 --allow-remote --token SECRET``
+on one machine; learners set ``OLLAMA_HOST=http://<that machine>:11434`` and
+``OLLAMA_API_KEY=SECRET`` and every lesson works against it.
+
+* Listening on anything but loopback needs ``--allow-remote`` (or
+  ``LABKIT_ALLOW_REMOTE=1``): anyone who can reach the port could otherwise
+  run prompts and pull, create or delete models, and the traffic is plain HTTP.
+* ``--token`` (or ``LABKIT_TOKEN``) makes every request except ``GET /`` carry
+  ``Authorization: Bearer SECRET``. The ``ollama`` Python client sends exactly
+  that when ``OLLAMA_API_KEY`` is set (see ``ollama/_client.py``), and so does
+  ``ChatOllama``, which uses that client; OpenAI clients send their ``api_key``
+  that way, so ``ChatOpenAI(base_url=".../v1", api_key=SECRET)`` works too.
+* Requests are told apart by client (:func:`client_of`) so that the scheduler
+  can take turns fairly (see :mod:`labkit.ollama.scheduler`).
+
+Introduced in notebooks/02_ollama.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+CLIENT_HEADER = "X-Labkit-Client"  # optional: names a learner when several share one address
+
+
+class RemoteNotAllowed(ValueError):
+    """Binding to a non-loopback address without ``--allow-remote``."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.x, ::1, localhost)."""
+    host = host.strip("[]").lower()
+    if host in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def allow_remote_from_env() -> bool:
+    """``LABKIT_ALLOW_REMOTE=1`` (or true/yes) is the environment's ``--allow-remote``."""
+    return os.environ.get("LABKIT_ALLOW_REMOTE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def check_bind(host: str, allow_remote: bool) -> None:
+    """Refuse a non-loopback address unless the instructor said ``--allow-remote``.
+
+    Introduced in notebooks/02_ollama.
+    """
+    if is_loopback(host) or allow_remote:
+        return
+    raise RemoteNotAllowed(
+        f"refusing to listen on {host}: other machines could reach this server. For a classroom server, "
+        f"add --allow-remote (or set LABKIT_ALLOW_REMOTE=1), preferably with --token SECRET; "
+        f"for this machine only, use --host 127.0.0.1."
+    )
+
+
+def remote_warning(host: str, port: int, token: str | None) -> str:
+    """What listening on ``host`` exposes, printed when the server starts."""
+    lines = [
+        f"WARNING: listening on {host}:{port}, reachable from other machines.",
+        "  Anyone who can reach this port can run prompts and pull, create or delete models.",
+        "  Prompts and answers travel unencrypted (plain HTTP) over the network.",
+    ]
+    if token:
+        lines.append("  A token is required: learners set OLLAMA_API_KEY to it (header 'Authorization: Bearer ...').")
+    else:
+        lines.append("  Recommended: add --token SECRET (or LABKIT_TOKEN) so that only your room can use it.")
+    return "\n".join(lines)
+
+
+def unauthorized_message(has_header: bool) -> str:
+    what = "wrong token" if has_header else "this server needs a token"
+    return (f"unauthorized: {what}. Send the header 'Authorization: Bearer <token>' with the token your "
+            "instructor gave you: set OLLAMA_API_KEY=<token> (the ollama Python client and ChatOllama send it "
+            "as that header), or pass headers={'Authorization': 'Bearer <token>'} to ollama.Client, "
+            "or client_kwargs={'headers': {'Authorization': 'Bearer <token>'}} to ChatOllama.")
+
+
+class TokenCheck:
+    """Answer 401 to requests without ``Authorization: Bearer <token>`` (``GET /`` stays open).
+
+    ``GET /`` answers "Ollama is running" so that learners can check they reach
+    the server before they set the token.
+    """
+
+    def __init__(self, app: ASGIApp, token: str | None = None) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode() if token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (self.expected is None or scope["type"] != "http"
+                or (scope["path"] == "/" and scope["method"] in ("GET", "HEAD"))):
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope.get("headers") or []).get(b"authorization")
+        if sent is not None and hmac.compare_digest(sent.strip(), self.expected):
+            await self.app(scope, receive, send)
+            return
+        reply = JSONResponse({"error": unauthorized_message(sent is not None)}, status_code=401,
+                             headers={"WWW-Authenticate": "Bearer"})
+        await reply(scope, receive, send)
+
+
+def client_of(request: Request) -> str:
+    """Who sent ``request``, for fair turns: the ``X-Labkit-Client`` header, else the IP address.
+
+    Introduced in notebooks/02_ollama.
+    """
+    named = request.headers.get(CLIENT_HEADER, "").strip()[:64]
+    if named:
+        return "name:" + named
+    return "ip:" + (request.client.host if request.client else "")

@@ -1,0 +1,219 @@
+"""The classroom server: remote binding only on request, the shared token, fair turns.
+
+One ``labkit serve --host 0.0.0.0 --allow-remote --token ...`` runs in a
+subprocess for the module; tests reach it at 127.0.0.1 only (never through
+another address) and use the real course model with short generations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import ollama
+import pytest
+
+from labkit.ollama import classroom, server
+from labkit.ollama.scheduler import Line
+
+MODEL = "smollm2:135m"
+TOKEN = "workshop-secret"
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {"LABKIT_THREADS": "1", "OLLAMA_CONTEXT_LENGTH": "1024"}
+
+
+def _env(**extra: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("OLLAMA_API_KEY", "LABKIT_TOKEN", "LABKIT_ALLOW_REMOTE", "OLLAMA_HOST")}
+    return {**clean, **ENV, **extra}
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A classroom server bound to 0.0.0.0 with a token; ``url`` reaches it through loopback."""
+    port = server.free_port()
+    log_path = tmp_path_factory.mktemp("room") / "serve.log"
+    with open(log_path, "w") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "labkit.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
+             "--allow-remote", "--token", TOKEN],
+            env=_env(), stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                if proc.poll() is not None:
+                    raise RuntimeError("labkit serve stopped:\n" + log_path.read_text()) from None
+                time.sleep(0.05)
+        yield {"url": url, "log": log_path}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _auth(token: str = TOKEN, client: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {token}"}
+    if client:
+        headers[classroom.CLIENT_HEADER] = client
+    return headers
+
+
+# ---- binding ----------------------------------------------------------------------------------------
+
+def test_remote_bind_is_refused_without_allow_remote() -> None:
+    port = str(server.free_port())
+    for args, extra in (([ "--host", "0.0.0.0", "--port", port], {}),
+                        (["--port", port], {"OLLAMA_HOST": f"0.0.0.0:{port}"})):
+        done = subprocess.run([sys.executable, "-m", "labkit.cli", "serve", *args], env=_env(**extra),
+                              capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert done.returncode != 0
+        assert "refusing to listen on 0.0.0.0" in done.stderr
+        assert "--allow-remote" in done.stderr and "LABKIT_ALLOW_REMOTE=1" in done.stderr
+    with pytest.raises(classroom.RemoteNotAllowed):
+        server.start_background("0.0.0.0")
+    classroom.check_bind("127.0.0.1", allow_remote=False)  # loopback needs no flag
+    classroom.check_bind("localhost", allow_remote=False)
+
+
+def test_allowed_remote_bind_warns_about_what_it_exposes(room: dict[str, Any]) -> None:
+    log = room["log"].read_text()
+    assert "WARNING: listening on 0.0.0.0" in log
+    assert "can run prompts and pull, create or delete models" in log
+    assert "unencrypted" in log
+    assert "(token required)" in log
+
+
+def test_a_remote_bound_server_accepts_any_host_name(room: dict[str, Any]) -> None:
+    """Learners name the instructor's machine as they like (as Ollama does when not bound to loopback)."""
+    reply = httpx.get(room["url"] + "/api/version", headers={**_auth(), "Host": "teacher-laptop.lan:11434"})
+    assert reply.status_code == 200
+    local = server.start_background()  # bound to loopback: the DNS-rebinding check stays
+    try:
+        assert httpx.get(local.url + "/api/version", headers={"Host": "teacher-laptop.lan"}).status_code == 403
+    finally:
+        local.stop()
+
+
+# ---- the token --------------------------------------------------------------------------------------
+
+def test_requests_without_the_right_token_get_401(room: dict[str, Any]) -> None:
+    url = room["url"]
+    assert httpx.get(url + "/").text == "Ollama is running"  # open, so learners can check they reach it
+    for headers in ({}, _auth("wrong"), {"Authorization": TOKEN}):
+        reply = httpx.post(url + "/api/generate", json={"model": MODEL, "prompt": "Hi"}, headers=headers)
+        assert reply.status_code == 401
+        message = reply.json()["error"]
+        assert "OLLAMA_API_KEY" in message and "Authorization: Bearer" in message and "client_kwargs" in message
+    assert httpx.get(url + "/api/tags").status_code == 401
+    assert httpx.get(url + "/api/tags", headers=_auth()).status_code == 200
+
+
+def test_official_client_sends_the_token_from_ollama_api_key(room: dict[str, Any],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    with pytest.raises(ollama.ResponseError) as refused:
+        ollama.Client(host=room["url"]).generate(model=MODEL, prompt="Hi", options={"num_predict": 2})
+    assert refused.value.status_code == 401 and "OLLAMA_API_KEY" in str(refused.value)
+    monkeypatch.setenv("OLLAMA_API_KEY", TOKEN)
+    monkeypatch.setenv("OLLAMA_HOST", room["url"])
+    reply = ollama.Client().generate(model=MODEL, prompt="Hi", options={"num_predict": 3, "temperature": 0})
+    assert reply.eval_count == 3
+
+
+def test_chat_ollama_sends_the_token_from_client_kwargs(room: dict[str, Any],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_ollama import ChatOllama
+
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    llm = ChatOllama(model=MODEL, base_url=room["url"], temperature=0, num_predict=3,
+                     client_kwargs={"headers": {"Authorization": f"Bearer {TOKEN}"}})
+    answer = llm.invoke("Hi")
+    assert answer.content and answer.usage_metadata["output_tokens"] == 3
+
+
+# ---- fair turns ----------------------------------------------------------------------------------------
+
+def test_short_requests_do_not_wait_for_a_long_one(room: dict[str, Any]) -> None:
+    """One learner streams a long answer; three others ask short questions meanwhile and finish first."""
+    url, t0 = room["url"], time.perf_counter()
+    finished: dict[str, float] = {}
+    long_reply: dict[str, Any] = {}
+    streaming = threading.Event()
+    pieces: list[str] = []
+
+    def long_answer() -> None:
+        body = {"model": MODEL, "raw": True, "prompt": "1, 2, 3, 4, 5, 6, 7, 8,",  # counting: never stops early
+                "options": {"num_predict": 200, "temperature": 0}}
+        with httpx.stream("POST", url + "/api/generate", json=body, headers=_auth(client="alice"),
+                          timeout=120) as reply:
+            for line in reply.iter_lines():
+                streaming.set()
+                chunk = json.loads(line)
+                pieces.append(chunk["response"])
+                if chunk["done"]:
+                    long_reply.update(chunk)
+                    finished["alice"] = time.perf_counter() - t0
+
+    def short_question(name: str) -> None:
+        body = {"model": MODEL, "prompt": "What is the capital of France?", "stream": False,
+                "options": {"num_predict": 8, "temperature": 0}}
+        reply = httpx.post(url + "/api/generate", json=body, headers=_auth(client=name), timeout=120)
+        assert reply.json()["eval_count"] == 8
+        finished[name] = time.perf_counter() - t0
+
+    alice = threading.Thread(target=long_answer)
+    alice.start()
+    assert streaming.wait(60)
+    others = [threading.Thread(target=short_question, args=(name,)) for name in ("bob", "carol", "dave")]
+    for thread in others:
+        thread.start()
+    for thread in [*others, alice]:
+        thread.join(120)
+    assert long_reply["eval_count"] == 200 and long_reply["done_reason"] == "length"
+    assert set(finished) == {"alice", "bob", "carol", "dave"}
+    assert max(finished[n] for n in ("bob", "carol", "dave")) < finished["alice"], finished
+    # Paused for the others, the long answer went on where it stopped: the count has no gap.
+    numbers = [int(n) for n in "".join(pieces).replace(",", " ").split()[:-1]]
+    assert numbers == list(range(9, 9 + len(numbers))) and len(numbers) > 40
+
+
+def test_the_line_serves_clients_round_robin() -> None:
+    """Three requests of one client and one each of two others: the others do not wait for all three."""
+
+    async def scenario() -> list[str]:
+        line, order = Line(), []
+        line.give("context")  # type: ignore[arg-type]
+        holder = await line.take("alice")
+
+        async def wait(client: str) -> None:
+            runner = await line.take(client)
+            order.append(client)
+            line.give(runner)
+
+        tasks = []
+        for client in ("alice", "alice", "alice", "bob", "carol"):
+            tasks.append(asyncio.create_task(wait(client)))
+            await asyncio.sleep(0)
+        gone = asyncio.create_task(wait("mallory"))
+        await asyncio.sleep(0)
+        gone.cancel()  # a client that leaves the line does not block it
+        await asyncio.sleep(0)
+        assert line.count == 5
+        line.give(holder)
+        await asyncio.gather(*tasks)
+        assert line.count == 0 and line.free == ["context"]
+        return order
+
+    assert asyncio.run(scenario()) == ["alice", "bob", "carol", "alice", "alice"]
