@@ -87,6 +87,15 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _editions(args: argparse.Namespace) -> int:
+    from labkit.editions import write_editions
+
+    written = write_editions(course_dir(), Path(args.out))
+    for edition, paths in written.items():
+        print(f"{edition:<10} {len(paths)} notebooks in {Path(args.out) / edition}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description="The Local LLM Lab Kit.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=int, help="JupyterLab port")
     lab.add_argument("--no-server", action="store_true", help="do not start the Ollama-compatible server")
     lab.set_defaults(func=_lab)
+
+    editions = sub.add_parser("editions", help="write student and instructor editions of the notebooks")
+    editions.add_argument("--out", default="editions", help="folder to write into (default: ./editions)")
+    editions.set_defaults(func=_editions)
 
     serve = sub.add_parser("serve", help="run the Ollama-compatible server in the foreground")
     serve.add_argument("--host", help="address to bind (default from OLLAMA_HOST, else 127.0.0.1)")

@@ -167,27 +167,36 @@ except models.UnknownModelError as err:
 #
 # ## Exercises
 #
-# Replace `...` with your answer and run the cell; it says *right* or *not yet*, and why.
+# Each exercise has a collapsed solution cell (expand it only after trying) and a check cell that
+# says *right* or *not yet*, and why. In the student edition (`labkit editions`) the solution cells
+# are stubs for your own answer.
 #
 # 1. How many **bytes** is the `smollm2:135m` file? (Read it from the file.)
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_1 = models.path("smollm2:135m").stat().st_size
+
 # %%
-answer_1 = ...
 labkit.check.answer("00.1", answer_1);
 
 # %% [markdown]
 # 2. How many **bits per weight** does that file use overall?
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+m = models.info("smollm2:135m")
+answer_2 = m.size * 8 / m.parameters
+
 # %%
-answer_2 = ...
 labkit.check.answer("00.2", answer_2);
 
 # %% [markdown]
 # 3. You downloaded Llama 3.2 3B Instruct as a GGUF. Under which Ollama-style name would you
 #    register it?
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_3 = "llama3.2:3b"
+
 # %%
-answer_3 = ...
 labkit.check.answer("00.3", answer_3);
 
 # %% [markdown]

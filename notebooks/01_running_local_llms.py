@@ -221,24 +221,30 @@ else:
 # %% [markdown]
 # 1. How many **MiB** does SmolLM2's f16 KV cache take at `n_ctx=4096`? (30 layers, 3 KV heads, head dim 64.)
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_1 = 2 * 30 * 4096 * 3 * 64 * 2 / 2**20
+
 # %%
 import labkit
 
-answer_1 = ...
 labkit.check.answer("01.1", answer_1);
 
 # %% [markdown]
 # 2. A laptop has 50 GB/s of memory bandwidth. At most how many tokens/s can it decode with a 4.9 GB model?
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_2 = 50 / 4.9
+
 # %%
-answer_2 = ...
 labkit.check.answer("01.2", answer_2);
 
 # %% [markdown]
 # 3. Which phase is compute-bound and speeds up with more cores: `"prefill"` or `"decode"`?
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_3 = "prefill"
+
 # %%
-answer_3 = ...
 labkit.check.answer("01.3", answer_3);
 
 # %% [markdown]

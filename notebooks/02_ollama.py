@@ -262,24 +262,30 @@ print("LangChain:", via_langchain.content)
 # %% [markdown]
 # 1. Which `ChatOllama` argument prevents the silent truncation you saw in section 4?
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_1 = "num_ctx"
+
 # %%
 import labkit
 
-answer_1 = ...
 labkit.check.answer("02.1", answer_1);
 
 # %% [markdown]
 # 2. What `keep_alive` value unloads a model right after the request?
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_2 = 0
+
 # %%
-answer_2 = ...
 labkit.check.answer("02.2", answer_2);
 
 # %% [markdown]
 # 3. Which field of a response tells you how many prompt tokens the model really read?
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_3 = "prompt_eval_count"
+
 # %%
-answer_3 = ...
 labkit.check.answer("02.3", answer_3);
 
 # %% [markdown]

@@ -289,24 +289,30 @@ decision.plot_projection(decision.projection());
 # %% [markdown]
 # 1. How many bytes does one Q4_0 block of 32 weights take?
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_1 = 18
+
 # %%
 import labkit
 
-answer_1 = ...
 labkit.check.answer("03.1", answer_1);
 
 # %% [markdown]
 # 2. LangChain's `LlamaCpp` has `n_batch=8` by default. Does raising it speed up `"prefill"` or `"decode"`?
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_2 = "prefill"
+
 # %%
-answer_2 = ...
 labkit.check.answer("03.2", answer_2);
 
 # %% [markdown]
 # 3. In the ladder above, which level has the smallest file?
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_3 = min(rows, key=lambda r: r.size_bytes).level
+
 # %%
-answer_3 = ...
 labkit.check.answer("03.3", answer_3);
 
 # %% [markdown]

@@ -199,24 +199,30 @@ print(openai_style.invoke("What is the capital of France? Answer in one word.").
 # 1. Monthly cost of 1,000,000 input + 250,000 output tokens **per day** on a model priced
 #    $0.15 / $0.60 per million (input / output), 30.4 days a month? (In dollars.)
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_1 = (1.0 * 0.15 + 0.25 * 0.60) * 30.4
+
 # %%
 import labkit
 
-answer_1 = ...
 labkit.check.answer("05.1", answer_1);
 
 # %% [markdown]
 # 2. Which option in the privacy table never sends a prompt off the device? (Give its `option` key.)
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_2 = "llamacpp_edge"
+
 # %%
-answer_2 = ...
 labkit.check.answer("05.2", answer_2);
 
 # %% [markdown]
 # 3. Which of the six criteria did `evaluate` measure?
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer_3 = "capability"
+
 # %%
-answer_3 = ...
 labkit.check.answer("05.3", answer_3);
 
 # %% [markdown]
