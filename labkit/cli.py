@@ -96,6 +96,16 @@ def _editions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wheelhouse(args: argparse.Namespace) -> int:
+    from labkit.wheelhouse import build
+
+    out = build(args.dir, extras="dev" if args.with_tests else "")
+    count = len(list((out / "wheels").glob("*.whl")))
+    print(f"{count} wheels, the course and install scripts in {out}")
+    print(f"on each laptop (same OS, CPU and Python): {out / 'install.sh'}  (Windows: install.bat)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description="The Local LLM Lab Kit.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     editions = sub.add_parser("editions", help="write student and instructor editions of the notebooks")
     editions.add_argument("--out", default="editions", help="folder to write into (default: ./editions)")
     editions.set_defaults(func=_editions)
+
+    wheelhouse = sub.add_parser("wheelhouse", help="build an offline install bundle (wheels + course) in DIR")
+    wheelhouse.add_argument("dir", help="folder to write the bundle into")
+    wheelhouse.add_argument("--with-tests", action="store_true", help="also bundle the test tools (pytest, nbval)")
+    wheelhouse.set_defaults(func=_wheelhouse)
 
     serve = sub.add_parser("serve", help="run the Ollama-compatible server in the foreground")
     serve.add_argument("--host", help="address to bind (default from OLLAMA_HOST, else 127.0.0.1)")
