@@ -164,17 +164,11 @@ def check_models() -> list[Check]:
 
 
 def ollama_host() -> str:
-    """The base URL that clients use, from OLLAMA_HOST as Ollama reads it."""
-    host = os.environ.get("OLLAMA_HOST", "").strip() or "127.0.0.1:11434"
-    if "://" not in host:
-        host = "http://" + host
-    scheme, rest = host.split("://", 1)
-    rest = rest.rstrip("/")
-    if ":" not in rest.rsplit("]", 1)[-1]:
-        rest += ":11434"
-    if rest.startswith("0.0.0.0"):
-        rest = "127.0.0.1" + rest[len("0.0.0.0"):]
-    return f"{scheme}://{rest}"
+    """The base URL that clients use, from OLLAMA_HOST read the way Ollama reads it."""
+    from labkit.ollama.server import base_url, parse_host
+
+    scheme, host, port = parse_host(os.environ.get("OLLAMA_HOST"))
+    return base_url(host, port, scheme)
 
 
 def check_ollama(timeout: float = 0.5) -> Check:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,12 +11,7 @@ import time
 import httpx
 
 from labkit import cli, models
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from labkit.ollama.server import free_port
 
 
 def test_models_list_and_path(capsys) -> None:
@@ -45,7 +39,7 @@ def test_register_from_the_command_line(tmp_path, monkeypatch, capsys) -> None:
 
 def test_lab_opens_jupyterlab_with_the_ollama_server() -> None:
     """`labkit lab` starts JupyterLab on the course and an Ollama-compatible server when none runs."""
-    lab_port, ollama_port = _free_port(), _free_port()
+    lab_port, ollama_port = free_port(), free_port()
     env = {**os.environ, "OLLAMA_HOST": f"127.0.0.1:{ollama_port}"}
     command = [sys.executable, "-m", "labkit.cli", "lab", "--port", str(lab_port), "--no-browser",
                "--ServerApp.token=test-token"]
