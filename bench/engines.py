@@ -42,7 +42,7 @@ def main() -> None:
                                   settings=settings)
     columns = ["load_s", "ttft_s", "prompt_tokens", "output_tokens", "prefill_tok_s", "decode_tok_s",
                "peak_rss_mb", "rss_increase_mb", "ceiling_tok_s", "of_ceiling"]
-    with pd.option_context("display.width", 160, "display.float_format", "{:.2f}".format):
+    with pd.option_context("display.width", 200, "display.max_columns", None, "display.float_format", "{:.2f}".format):
         print(table[columns])
     fastest = table["decode_tok_s"].idxmax()
     for engine in table.index:

@@ -208,7 +208,9 @@ def compare_engines(model: str = "smollm2:135m",
     Returns a pandas DataFrame with one row per engine, including the decode
     ceiling ``memory bandwidth / bytes read per token`` and how close each
     engine gets to it. Ollama is included when ``"ollama"`` is in ``engines``
-    (start a server first: ``labkit.ollama.ensure_server()``).
+    (start a server first: ``labkit.ollama.ensure_server()``); its model lives in
+    the server process, so its peak RSS is only the client's, and its load time
+    is the server's cold load as seen by the client.
     """
     import pandas as pd
 
