@@ -5,6 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -173,7 +174,7 @@ except models.UnknownModelError as err:
 #
 # 1. How many **bytes** is the `smollm2:135m` file? (Read it from the file.)
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_1 = models.path("smollm2:135m").stat().st_size
 
 # %%
@@ -182,7 +183,7 @@ labkit.check.answer("00.1", answer_1);
 # %% [markdown]
 # 2. How many **bits per weight** does that file use overall?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 m = models.info("smollm2:135m")
 answer_2 = m.size * 8 / m.parameters
 
@@ -193,7 +194,7 @@ labkit.check.answer("00.2", answer_2);
 # 3. You downloaded Llama 3.2 3B Instruct as a GGUF. Under which Ollama-style name would you
 #    register it?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_3 = "llama3.2:3b"
 
 # %%

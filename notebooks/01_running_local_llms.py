@@ -5,6 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -221,7 +222,7 @@ else:
 # %% [markdown]
 # 1. How many **MiB** does SmolLM2's f16 KV cache take at `n_ctx=4096`? (30 layers, 3 KV heads, head dim 64.)
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_1 = 2 * 30 * 4096 * 3 * 64 * 2 / 2**20
 
 # %%
@@ -232,7 +233,7 @@ labkit.check.answer("01.1", answer_1);
 # %% [markdown]
 # 2. A laptop has 50 GB/s of memory bandwidth. At most how many tokens/s can it decode with a 4.9 GB model?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_2 = 50 / 4.9
 
 # %%
@@ -241,7 +242,7 @@ labkit.check.answer("01.2", answer_2);
 # %% [markdown]
 # 3. Which phase is compute-bound and speeds up with more cores: `"prefill"` or `"decode"`?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_3 = "prefill"
 
 # %%

@@ -5,6 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -262,7 +263,7 @@ print("LangChain:", via_langchain.content)
 # %% [markdown]
 # 1. Which `ChatOllama` argument prevents the silent truncation you saw in section 4?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_1 = "num_ctx"
 
 # %%
@@ -273,7 +274,7 @@ labkit.check.answer("02.1", answer_1);
 # %% [markdown]
 # 2. What `keep_alive` value unloads a model right after the request?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_2 = 0
 
 # %%
@@ -282,7 +283,7 @@ labkit.check.answer("02.2", answer_2);
 # %% [markdown]
 # 3. Which field of a response tells you how many prompt tokens the model really read?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_3 = "prompt_eval_count"
 
 # %%

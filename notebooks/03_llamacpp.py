@@ -5,6 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -289,7 +290,7 @@ decision.plot_projection(decision.projection());
 # %% [markdown]
 # 1. How many bytes does one Q4_0 block of 32 weights take?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_1 = 18
 
 # %%
@@ -300,7 +301,7 @@ labkit.check.answer("03.1", answer_1);
 # %% [markdown]
 # 2. LangChain's `LlamaCpp` has `n_batch=8` by default. Does raising it speed up `"prefill"` or `"decode"`?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_2 = "prefill"
 
 # %%
@@ -309,7 +310,7 @@ labkit.check.answer("03.2", answer_2);
 # %% [markdown]
 # 3. In the ladder above, which level has the smallest file?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_3 = min(rows, key=lambda r: r.size_bytes).level
 
 # %%

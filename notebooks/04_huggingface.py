@@ -5,6 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -232,7 +233,7 @@ table[["load_s", "ttft_s", "decode_tok_s", "ceiling_tok_s", "peak_rss_mb"]].roun
 # %% [markdown]
 # 1. How many **bytes** do the float32 weights of the exported SmolLM2 take?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_1 = models.info("smollm2:135m").parameters * 4
 
 # %%
@@ -243,7 +244,7 @@ labkit.check.answer("04.1", answer_1);
 # %% [markdown]
 # 2. Which pipeline argument stops `HuggingFacePipeline` from echoing the prompt? (Give it as `name=value`.)
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_2 = "return_full_text=False"
 
 # %%
@@ -252,7 +253,7 @@ labkit.check.answer("04.2", answer_2);
 # %% [markdown]
 # 3. What is the token id of `<|im_start|>` in SmolLM2's vocabulary?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_3 = tokenizer.convert_tokens_to_ids("<|im_start|>")
 
 # %%

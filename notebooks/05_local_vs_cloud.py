@@ -5,6 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -199,7 +200,7 @@ print(openai_style.invoke("What is the capital of France? Answer in one word.").
 # 1. Monthly cost of 1,000,000 input + 250,000 output tokens **per day** on a model priced
 #    $0.15 / $0.60 per million (input / output), 30.4 days a month? (In dollars.)
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_1 = (1.0 * 0.15 + 0.25 * 0.60) * 30.4
 
 # %%
@@ -210,7 +211,7 @@ labkit.check.answer("05.1", answer_1);
 # %% [markdown]
 # 2. Which option in the privacy table never sends a prompt off the device? (Give its `option` key.)
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_2 = "llamacpp_edge"
 
 # %%
@@ -219,7 +220,7 @@ labkit.check.answer("05.2", answer_2);
 # %% [markdown]
 # 3. Which of the six criteria did `evaluate` measure?
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 answer_3 = "capability"
 
 # %%

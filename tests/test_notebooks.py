@@ -27,6 +27,10 @@ def test_notebook_matches_its_py_pair(ipynb: Path) -> None:
         f"{ipynb.name} and {script.name} differ: edit the .py, then `jupytext --to notebook "
         f"--update {script}` and re-run the notebook"
     )
+    # Byte for byte too (cell metadata included): otherwise JupyterLab's jupytext refuses to open
+    # the pair whenever the .ipynb happens to be the newer file, as after a fresh clone.
+    canonical = jupytext.writes(jupytext.read(ipynb), fmt="py:percent")
+    assert script.read_text() == canonical, f"rewrite the pair from the notebook: `jupytext --to py:percent {ipynb}`"
 
 
 @pytest.mark.parametrize("ipynb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

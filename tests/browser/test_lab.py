@@ -1,0 +1,229 @@
+"""The course in a real browser: `labkit lab`, every notebook run in JupyterLab, the explorers moved by hand.
+
+Widgets that work headless can still fail in the browser ("Error displaying widget: model not
+found" when ipywidgets and jupyterlab_widgets drift apart, blank outputs, a kernel that never
+started). These tests open JupyterLab in headless Chromium the way a learner does.
+Screenshots of each explorer go to artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOKS = sorted(p.name for p in (Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOK_TIMEOUT_S = 300
+# On a fresh model store, notebook 03 first derives the F16 file and quantizes every ladder level.
+SLOW_NOTEBOOKS_TIMEOUT_S = {"03_llamacpp.ipynb": 900}
+WIDGET_FAILURE = re.compile(r"Error displaying widget|model not found|Failed to (load|create) (model|view)",
+                            re.IGNORECASE)
+
+# The state of the open notebook, read from JupyterLab's own models.
+_NOTEBOOK_STATE = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const code = panel.content.widgets.filter(cell => cell.model.type === 'code');
+  const waiting = code.filter(cell => cell.model.sharedModel.getSource().trim() !== '' &&
+                                      (cell.model.executionCount === null || cell.promptNode.textContent.includes('*')));
+  const errors = [];
+  for (const cell of code) {
+    for (let i = 0; i < cell.model.outputs.length; i++) {
+      const output = cell.model.outputs.get(i).toJSON();
+      if (output.output_type === 'error') errors.push(output.ename + ': ' + output.evalue);
+    }
+  }
+  return {kernel: kernel ? kernel.status : 'none', code: code.length, waiting: waiting.length, errors: errors};
+}"""
+
+
+def _open(page, lab, notebook: str) -> None:
+    """Open a notebook as a learner would (its /lab/tree URL) and wait for its kernel.
+
+    JupyterLab reports a notebook it cannot load (for example a paired .py that jupytext finds
+    out of date) in a dialog: its text becomes the failure message.
+    """
+    page.goto(f"{lab.url}/lab/tree/{notebook}?reset&token={lab.token}")
+    ready = """(name) => {
+        const app = window.jupyterapp;
+        const panel = app && app.shell.currentWidget;
+        if (document.querySelector('.jp-Dialog')) return true;
+        return panel && panel.context && panel.context.path === name && panel.context.isReady &&
+               panel.sessionContext.session && panel.sessionContext.session.kernel &&
+               panel.sessionContext.session.kernel.status === 'idle';
+      }"""
+    page.wait_for_function(ready, arg=notebook, timeout=120_000)
+    # JupyterLab's question about its news feed is a toast that would cover the screenshots.
+    page.add_style_tag(content=".Toastify { display: none !important; }")
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():
+        pytest.fail(f"{notebook}: JupyterLab could not open it:\n{dialog.first.inner_text()[:2000]}")
+
+
+def _run_all(page, notebook: str) -> dict:
+    """Run All Cells, then wait until the kernel is idle and every code cell has an execution count."""
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    timeout = SLOW_NOTEBOOKS_TIMEOUT_S.get(notebook, NOTEBOOK_TIMEOUT_S)
+    deadline = time.monotonic() + timeout
+    settled = 0
+    state: dict = {}
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        state = page.evaluate(_NOTEBOOK_STATE)
+        idle = state["kernel"] == "idle"
+        settled = settled + 1 if idle and (state["waiting"] == 0 or state["errors"]) else 0
+        if settled >= 3:  # idle for three polls in a row: nothing is queued any more
+            return state
+    pytest.fail(f"{notebook}: not finished after {timeout} s ({state})")
+
+
+def _assert_no_errors(page, notebook: str, state: dict) -> None:
+    """Errors are read from the notebook's outputs: JupyterLab 4 renders a traceback with the same
+    ``application/vnd.jupyter.stderr`` element as harmless stderr, so the page alone cannot tell them apart."""
+    assert state["errors"] == [], f"{notebook}: cells raised {state['errors']}"
+    failures = WIDGET_FAILURE.findall(page.locator(".jp-Notebook").inner_text())
+    assert failures == [], f"{notebook}: a widget failed to display: {failures}"
+
+
+def _explorer(page, label: str):
+    """The ``interactive`` widget that has a control with this description."""
+    return page.locator(".widget-interact").filter(
+        has=page.locator(".widget-label", has_text=re.compile(f"^{re.escape(label)}$")))
+
+
+def _figure(explorer) -> tuple[list[str], str]:
+    """What the explorer shows: its plotted images and its printed figures."""
+    out = explorer.locator(".widget-output")
+    images = out.locator("img").evaluate_all("imgs => imgs.map(img => img.src)")
+    return images, out.inner_text()
+
+
+def _check_rendered(explorer, name: str) -> tuple[list[str], str]:
+    explorer.scroll_into_view_if_needed()
+    assert explorer.count() == 1, f"{name}: not found (or found twice) in the notebook"
+    assert explorer.locator("select, .noUi-handle, .widget-slider").count() > 0, f"{name}: no controls rendered"
+    explorer.locator(".widget-output img").first.wait_for(state="visible", timeout=30_000)
+    images, text = _figure(explorer)
+    assert images and all(src.startswith("data:image/png") for src in images), f"{name}: no figure shown"
+    assert text.strip(), f"{name}: no printed figures"
+    return images, text
+
+
+def _wait_for_change(page, explorer, before: tuple[list[str], str], name: str) -> tuple[list[str], str]:
+    """Wait until the figure differs from ``before`` and then stays the same for two seconds
+    (one move can queue several redraws in the kernel)."""
+    deadline = time.monotonic() + 60
+    last, steady = None, 0
+    while time.monotonic() < deadline:
+        now = _figure(explorer)
+        changed = now != before and now[0] and now[1].strip()
+        steady = steady + 1 if changed and now == last else 0
+        if steady >= 8:
+            return now
+        last = now
+        page.wait_for_timeout(250)
+    pytest.fail(f"{name}: moving a control did not change the figure (or it never settled)")
+
+
+def _move_slider(page, explorer, label: str, presses: int = 2) -> None:
+    """Focus a slider's handle and press the arrow key: a keyboard move is released at once,
+    so sliders with ``continuous_update=False`` update too."""
+    slider = explorer.locator(".widget-slider").filter(
+        has=page.locator(".widget-label", has_text=re.compile(f"^{re.escape(label)}$")))
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(presses):
+        handle.press("ArrowRight")
+
+
+def _pick(page, explorer, label: str, option_index: int | None = None) -> None:
+    """Choose another entry in a dropdown (the next one, or ``option_index``)."""
+    select = explorer.locator(".widget-dropdown").filter(
+        has=page.locator(".widget-label", has_text=re.compile(f"^{re.escape(label)}$"))).locator("select")
+    options = select.locator("option").all_inner_texts()
+    current = select.evaluate("s => s.selectedIndex")
+    index = option_index if option_index is not None else (current + 1) % len(options)
+    select.select_option(index=index)
+
+
+def _screenshot(explorer, screenshots: Path, name: str) -> None:
+    path = screenshots / f"{name}.png"
+    explorer.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000, f"{name}: screenshot looks empty"
+
+
+# ---------------------------------------------------------------------------------------------
+
+def test_readme_main_command_opens_the_course_with_the_ollama_server(lab, page) -> None:
+    """`labkit lab` serves the course, opens it on the first lesson, and the kit's server answers."""
+    version = httpx.get(f"{lab.ollama_url}/api/version", timeout=10).json()
+    assert "version" in version
+    page.goto(f"{lab.url}/lab?reset&token={lab.token}")
+    page.locator(".jp-DirListing-item", has_text="00_start_here.ipynb").wait_for(timeout=120_000)
+    listed = page.locator(".jp-DirListing-itemName").all_inner_texts()
+    assert set(NOTEBOOKS) <= {name.strip() for name in listed}, listed
+    # The server is told which lesson to open first.
+    contents = lab.api("/api/contents/00_start_here.ipynb?content=0")
+    assert contents.status_code == 200 and contents.json()["type"] == "notebook"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_notebook_runs_in_jupyterlab_without_errors(lab, page, screenshots, notebook: str) -> None:
+    """Run All Cells in the browser: every code cell runs, and none shows an error."""
+    _open(page, lab, notebook)
+    state = _run_all(page, notebook)
+    _assert_no_errors(page, notebook, state)
+    assert state["waiting"] == 0, f"{notebook}: {state['waiting']} code cells did not run"
+    if notebook.startswith("01_"):
+        _check_fit_explorer(page, screenshots)
+    elif notebook.startswith("03_"):
+        _check_quant_explorer(page, screenshots)
+    elif notebook.startswith("05_"):
+        _check_cost_explorer(page, screenshots)
+        _check_latency_explorer(page, screenshots)
+        _check_decision_matrix(page, screenshots)
+
+
+def _check_fit_explorer(page, screenshots: Path) -> None:
+    explorer = _explorer(page, "n_ctx")
+    before = _check_rendered(explorer, "FitExplorer")
+    _move_slider(page, explorer, "n_ctx")
+    _wait_for_change(page, explorer, before, "FitExplorer")
+    _screenshot(explorer, screenshots, "01_fit_explorer")
+
+
+def _check_quant_explorer(page, screenshots: Path) -> None:
+    explorer = _explorer(page, "level")
+    before = _check_rendered(explorer, "QuantExplorer")
+    _pick(page, explorer, "level", option_index=0)
+    _wait_for_change(page, explorer, before, "QuantExplorer")
+    _screenshot(explorer, screenshots, "03_quant_explorer")
+
+
+def _check_cost_explorer(page, screenshots: Path) -> None:
+    explorer = _explorer(page, "input share")
+    before = _check_rendered(explorer, "CostExplorer")
+    _move_slider(page, explorer, "tokens/day", presses=5)
+    _wait_for_change(page, explorer, before, "CostExplorer")
+    _screenshot(explorer, screenshots, "05_cost_explorer")
+
+
+def _check_latency_explorer(page, screenshots: Path) -> None:
+    explorer = _explorer(page, "prompt tokens")
+    before = _check_rendered(explorer, "LatencyExplorer")
+    _pick(page, explorer, "cloud")
+    _wait_for_change(page, explorer, before, "LatencyExplorer")
+    _screenshot(explorer, screenshots, "05_latency_explorer")
+
+
+def _check_decision_matrix(page, screenshots: Path) -> None:
+    explorer = _explorer(page, "preset")
+    before = _check_rendered(explorer, "DecisionMatrix")
+    _pick(page, explorer, "preset")
+    _wait_for_change(page, explorer, before, "DecisionMatrix")
+    _screenshot(explorer, screenshots, "05_decision_matrix")
