@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import httpx
 import pytest
 
 from labkit.cli import course_dir
+from labkit.ollama.server import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,12 +32,6 @@ TOKEN = "browser-test-token"
 # Chromium stays on loopback: no sync, no component or field-trial downloads, no QUIC probes.
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -76,14 +70,14 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """`labkit lab` as the README runs it, on free loopback ports, token-protected.
 
     OLLAMA_HOST points at a free port where nothing answers, so the kit starts its own server.
     ``expose_app_in_browser`` lets the tests call JupyterLab's commands (Run All Cells) directly.
     """
-    lab_port, ollama_port = _free_port(), _free_port()
+    lab_port, ollama_port = free_port(), free_port()
     home = tmp_path_factory.mktemp("lab")
     # Own JupyterLab settings and workspaces: autosave off, so running the lessons never rewrites
     # them (or their jupytext .py pairs); no news-feed question.
@@ -127,9 +121,13 @@ def lab(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     assert changed == [], f"the browser tests wrote to the course files: {changed}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: Path) -> Iterator[object]:
-    """Headless Chromium driven by Playwright, with a fresh profile for the run."""
+    """Headless Chromium driven by Playwright, with a fresh profile for the run.
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running while it is
+    open, and later tests that call ``asyncio.run`` must not find one.
+    """
     from playwright.sync_api import sync_playwright
 
     profile = Path(tempfile.mkdtemp(prefix="labkit-chromium-"))
