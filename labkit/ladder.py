@@ -13,7 +13,6 @@ Introduced in notebooks/03_llamacpp.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -104,27 +103,6 @@ def _ftype(level: str) -> int:
     return int(value)
 
 
-def _sha256(file: Path) -> str:
-    """sha256 of a file, remembered next to the cache (keyed by size and mtime) to avoid re-reading."""
-    from labkit import models
-
-    memo_file = models.store_root() / "quant" / "hashes.json"
-    stat = file.stat()
-    key = f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    try:
-        memo = json.loads(memo_file.read_text())
-    except (OSError, ValueError):
-        memo = {}
-    if key not in memo:
-        with file.open("rb") as fh:
-            memo[key] = hashlib.file_digest(fh, "sha256").hexdigest()
-        memo_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(memo, indent=1))
-        tmp.replace(memo_file)
-    return memo[key]
-
-
 def quantize_file(source: str | os.PathLike[str], level: str, n_threads: int = 2) -> Path:
     """Quantize a GGUF file to `level` with llama.cpp's own quantizer; cached by the source's hash.
 
@@ -146,7 +124,7 @@ def quantize_file(source: str | os.PathLike[str], level: str, n_threads: int = 2
     if level == "F16":
         return source
     ftype = _ftype(level)
-    folder = models.store_root() / "quant" / _sha256(source)[:16]
+    folder = models.store_root() / "quant" / models.file_sha256(source)[:16]
     folder.mkdir(parents=True, exist_ok=True)
     stem = source.name.removesuffix(".gguf").removesuffix(".F16")
     target = folder / f"{stem}.{level}.gguf"

@@ -205,32 +205,35 @@ def _sha256(file: Path, progress: str | None = None) -> str:
     return digest.hexdigest()
 
 
-def _is_verified(file: Path, sha256: str, size: int) -> bool:
-    """True when ``file`` has the expected size and sha256.
+def file_sha256(file: Path) -> str:
+    """sha256 of any file, remembered with its size and modification time.
 
-    Hashing a large file takes a while, so a successful check is remembered
-    with the file's size and modification time; any write to the file changes
-    those and forces a new hash.
+    Hashing a large file takes a while, so the result is kept in the store's
+    ``verified.json``; any write to the file changes its size or mtime and
+    forces a new hash.
     """
+    stat = file.stat()
+    cache_file = store_root() / "verified.json"
+    with _lock:
+        stamp = _read_json(cache_file).get(str(file))
+    if stamp and (stamp["size"], stamp["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+        return stamp["sha256"]
+    digest = _sha256(file, progress=f"checking {file.name}" if stat.st_size > 1 << 30 else None)
+    with _lock:
+        cache = _read_json(cache_file)
+        cache[str(file)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+        _write_json(cache_file, cache)
+    return digest
+
+
+def _is_verified(file: Path, sha256: str, size: int) -> bool:
+    """True when ``file`` has the expected size and sha256 (the size is checked first: it is free)."""
     try:
-        stat = file.stat()
+        if file.stat().st_size != size:
+            return False
     except FileNotFoundError:
         return False
-    if stat.st_size != size:
-        return False
-    cache_file = store_root() / "verified.json"
-    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
-    with _lock:
-        cache = _read_json(cache_file)
-        if cache.get(str(file)) == stamp:
-            return True
-    if _sha256(file, progress=f"checking {file.name}" if size > 1 << 30 else None) != sha256:
-        return False
-    with _lock:
-        cache = _read_json(cache_file)
-        cache[str(file)] = stamp
-        _write_json(cache_file, cache)
-    return True
+    return file_sha256(file) == sha256
 
 
 # ---------------------------------------------------------------- locating files
