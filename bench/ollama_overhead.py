@@ -88,19 +88,16 @@ def main() -> None:
                         help="run the server in this process (as ensure_server does) or in its own (labkit serve)")
     args = parser.parse_args()
 
-    import llama_cpp
     import ollama
     from langchain_ollama import ChatOllama
 
     from labkit import models
-    from labkit.logs import quiet
-    from labkit.ollama.runner import default_threads
+    from labkit.hardware import default_threads
+    from labkit.llamacpp import load
 
     threads = args.threads or default_threads()
     messages = [{"role": "user", "content": PROMPT}]
-    with quiet():
-        llm = llama_cpp.Llama(model_path=str(models.path(MODEL)), n_ctx=NUM_CTX, n_threads=threads,
-                              n_threads_batch=threads, verbose=False)
+    llm = load(models.path(MODEL), n_ctx=NUM_CTX, n_threads=threads, n_threads_batch=threads)
 
     def direct() -> Iterator[str]:
         for chunk in llm.create_chat_completion(messages=messages, stream=True, max_tokens=args.tokens,

@@ -19,8 +19,6 @@ another's. Introduced in notebooks/01_running_local_llms.
 from __future__ import annotations
 
 import atexit
-import concurrent.futures
-import multiprocessing
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -99,15 +97,11 @@ def _close_tokenizers() -> None:
 
 def _tokenizer(model: str):
     """A vocabulary-only llama.cpp model: tokenizes without loading weights."""
-    import llama_cpp
-
-    from labkit.logs import quiet
+    from labkit.llamacpp import load
 
     name = models.resolve(model)
     if name not in _TOKENIZERS:
-        with quiet():
-            _TOKENIZERS[name] = llama_cpp.Llama(model_path=str(models.path(name)), vocab_only=True,
-                                                verbose=False)
+        _TOKENIZERS[name] = load(models.path(name), vocab_only=True)
     return _TOKENIZERS[name]
 
 
@@ -194,9 +188,10 @@ def measure(engine: str, model: str, prompt: str, max_tokens: int = 64, **settin
     ``settings`` go to the engine builder in :mod:`labkit.engines`
     (``n_threads``, ``n_ctx``, ``device``, ``base_url`` ...).
     """
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(measure_here, engine, model, prompt, max_tokens, **settings).result()
+    from labkit import child
+
+    return child.run("labkit.bench:measure_here", timeout=900, label=f"measuring {engine}", engine=engine,
+                     model=model, prompt=prompt, max_tokens=max_tokens, **settings)
 
 
 def compare_engines(model: str = "smollm2:135m",
@@ -262,16 +257,12 @@ def plot_comparison(table):
 def _timed_llama(model: str, prompt_tokens: int, decode_tokens: int, n_threads: int, n_ctx: int,
                  n_batch: int, n_gpu_layers: int = 0) -> dict[str, float]:
     """Prefill ``prompt_tokens`` then decode ``decode_tokens`` greedily; return both speeds."""
-    import llama_cpp
-
     from labkit.engines import gpu_layers
-    from labkit.logs import quiet
+    from labkit.llamacpp import load
     from labkit.tokens import last_logits
 
-    with quiet():
-        llm = llama_cpp.Llama(model_path=str(models.path(model)), n_ctx=n_ctx, n_batch=n_batch,
-                              n_ubatch=n_batch, n_threads=n_threads, n_threads_batch=n_threads,
-                              n_gpu_layers=gpu_layers(n_gpu_layers), seed=0, verbose=False)
+    llm = load(models.path(model), n_ctx=n_ctx, n_batch=n_batch, n_ubatch=n_batch, n_threads=n_threads,
+               n_threads_batch=n_threads, n_gpu_layers=gpu_layers(n_gpu_layers), seed=0)
     text = " ".join(["The quick brown fox jumps over the lazy dog."] * (prompt_tokens // 9 + 2))
     tokens = llm.tokenize(text.encode(), add_bos=False)[:prompt_tokens]
     start = time.perf_counter()

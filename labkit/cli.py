@@ -17,7 +17,7 @@ from pathlib import Path
 def _doctor(args: argparse.Namespace) -> int:
     from labkit.health import run
 
-    report = run()
+    report = run(quick=args.quick)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report)
     return 0 if report.ok else 1
 
@@ -59,8 +59,29 @@ def course_dir() -> Path:
     return here if here.is_dir() else Path.cwd()
 
 
+# The course's JupyterLab defaults (no "get Jupyter news?" pop-up, no update check: both would
+# try the network): labconfig/default_setting_overrides.json in this folder, found through
+# JUPYTER_CONFIG_PATH. They are defaults; a learner's own settings still win.
+JUPYTER_CONFIG = Path(__file__).resolve().parent / "jupyter"
+
+
+def lab_command(notebooks: Path, port: int | None, extra: list[str]) -> list[str]:
+    """The ``jupyter lab`` command ``labkit lab`` runs (as root, with ``--allow-root`` and a warning)."""
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}"]
+    if port:
+        command.append(f"--port={port}")
+    start = notebooks / "00_start_here.ipynb"
+    if start.exists():
+        command.append(str(start.relative_to(notebooks)))
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        print("labkit: running as root (a container or a classroom VM?): starting JupyterLab with --allow-root.")
+        command.append("--allow-root")
+    return command + extra  # anything labkit does not know goes to jupyter lab
+
+
 def _lab(args: argparse.Namespace) -> int:
     env = dict(os.environ)
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(JUPYTER_CONFIG), env.get("JUPYTER_CONFIG_PATH")]))
     if not args.no_server:
         try:
             from labkit.ollama import ensure_server
@@ -70,13 +91,7 @@ def _lab(args: argparse.Namespace) -> int:
             print("labkit: the Ollama-compatible server is not available in this version; "
                   "lessons that need one will say so.")
     notebooks = course_dir()
-    start = notebooks / "00_start_here.ipynb"
-    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}"]
-    if args.port:
-        command.append(f"--port={args.port}")
-    if start.exists():
-        command.append(str(start.relative_to(notebooks)))
-    command += args.jupyter_args  # anything labkit does not know goes to jupyter lab
+    command = lab_command(notebooks, args.port, args.jupyter_args)
     return subprocess.call(command, env=env, cwd=notebooks)
 
 
@@ -112,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check this machine for the course")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    doctor.add_argument("--quick", action="store_true",
+                        help="skip the test generations (and importing torch): a report in under a second")
     doctor.set_defaults(func=_doctor)
 
     models = sub.add_parser("models", help="list, locate, register or export models")

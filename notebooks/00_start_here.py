@@ -101,20 +101,22 @@ for name in models.names():
 # ## 4. A first real generation
 #
 # Here is the smallest possible local LLM call: llama.cpp (through llama-cpp-python) loads the
-# GGUF file into this Python process and answers a chat message. `labkit.logs.quiet()` hides
-# llama.cpp's C-level logs, which would otherwise flood the notebook. Decoding is greedy
-# (temperature 0), so the answer is the same on every run.
+# GGUF file into this Python process and answers a chat message. `labkit.llamacpp.prepare()` does
+# two things first: llama.cpp's own log lines (hundreds per load) go to a log callback that stays
+# silent unless you set `LABKIT_SHOW_LOGS=1`, and on the rare CPU that advertises instructions its
+# virtual machine cannot run (Intel AMX), the kit turns off the llama.cpp feature that would crash.
+# Decoding is greedy (temperature 0), so the answer is the same on every run.
 
 # %%
 import time
 
 from llama_cpp import Llama
 
-from labkit.logs import quiet
+import labkit.llamacpp
 
+labkit.llamacpp.prepare()
 start = time.perf_counter()
-with quiet():
-    llm = Llama(model_path=str(smol), n_ctx=2048, n_threads=2, seed=0, verbose=False)
+llm = Llama(model_path=str(smol), n_ctx=2048, n_threads=2, seed=0, verbose=False)
 print(f"loaded in {time.perf_counter() - start:.2f} s")
 
 start = time.perf_counter()

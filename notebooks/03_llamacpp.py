@@ -62,11 +62,11 @@ print(report.table(limit=12))
 # %%
 from langchain_community.llms import LlamaCpp
 
-from labkit.logs import quiet
+import labkit.llamacpp
 
-with quiet():  # llama.cpp's C-level load logs would flood the notebook
-    llm = LlamaCpp(model_path=str(models.path("smollm2:135m")), n_ctx=2048, n_batch=512, n_threads=2,
-                   n_gpu_layers=0, temperature=0.0, repeat_penalty=1.0, max_tokens=40, verbose=False)
+labkit.llamacpp.prepare()  # llama.cpp's C-level load logs go to a silent log callback (see lesson 00)
+llm = LlamaCpp(model_path=str(models.path("smollm2:135m")), n_ctx=2048, n_batch=512, n_threads=2,
+               n_gpu_layers=0, temperature=0.0, repeat_penalty=1.0, max_tokens=40, verbose=False)
 print(llm.invoke("The three primary colours are"))
 
 # %% [markdown]

@@ -1,8 +1,10 @@
 """Shared fixtures for the Ollama-compatible server tests.
 
 One real server (uvicorn in a background thread, on a free loopback port)
-serves every test module that declares ``pytest_plugins = ["ollama_fixtures"]``;
-it is started on first use and stopped when the test run ends. Tests use the real course model
+serves each test module that declares ``pytest_plugins = ["ollama_fixtures"]``;
+it starts with the module's first test that needs it and stops after its last one,
+and the server settings it puts in the environment are restored then, so no other
+test (nor a notebook kernel started later) runs with them. Tests use the real course model
 through llama.cpp, with short generations, a small context and one thread, so
 they stay quick on a 2-core machine that is busy with other work.
 """
@@ -18,15 +20,12 @@ from typing import Any
 
 import pytest
 
-# Server-wide settings for the test server (restored when the run ends).
+# Server-wide settings for the test server (restored when its module's tests end).
 TEST_ENV = {
     "OLLAMA_CONTEXT_LENGTH": "1024",  # a small default num_ctx: quick loads, small KV cache
     "LABKIT_THREADS": "1",            # robust speed on a shared 2-core machine
     "OLLAMA_KEEP_ALIVE": "5m",
 }
-
-_server: Any = None
-
 
 @contextlib.contextmanager
 def env(**values: str) -> Iterator[None]:
@@ -43,27 +42,21 @@ def env(**values: str) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def _start() -> Any:
+@pytest.fixture(scope="module")
+def ollama_server() -> Iterator[Any]:
+    """The running test server (``.url`` is its base URL), stopped after the module's tests."""
     from labkit import models
     from labkit.ollama.server import start_background
 
     home = models.store_root()
     assert ".cache/labkit" not in str(home), "tests must run with their own LABKIT_HOME (see conftest.py)"
     shutil.rmtree(home / "ollama", ignore_errors=True)  # a clean slate for manifests and blobs
-    os.environ.update(TEST_ENV)
-    return start_background(log_level=logging.INFO)
-
-
-@pytest.fixture(scope="session")
-def ollama_server() -> Iterator[Any]:
-    """The running test server (``.url`` is its base URL), stopped at the end of the run."""
-    global _server
-    if _server is None:
-        _server = _start()
-    yield _server
-    if _server is not None:
-        _server.stop()
-        _server = None
+    with env(**TEST_ENV):
+        server = start_background(log_level=logging.INFO)
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture()

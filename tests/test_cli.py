@@ -27,6 +27,15 @@ def test_unknown_model_is_a_clear_error(capsys) -> None:
     assert "Known models" in capsys.readouterr().err
 
 
+def test_lab_as_root_adds_allow_root_with_a_warning(monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    command = cli.lab_command(tmp_path, 8888, ["--no-browser"])
+    assert "--allow-root" in command and command[-1] == "--no-browser"
+    assert "running as root" in capsys.readouterr().out
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "--allow-root" not in cli.lab_command(tmp_path, None, [])
+
+
 def test_register_from_the_command_line(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "home"))
     mine = tmp_path / "mine.gguf"
@@ -42,9 +51,7 @@ def test_lab_opens_jupyterlab_with_the_ollama_server() -> None:
     lab_port, ollama_port = free_port(), free_port()
     env = {**os.environ, "OLLAMA_HOST": f"127.0.0.1:{ollama_port}"}
     command = [sys.executable, "-m", "labkit.cli", "lab", "--port", str(lab_port), "--no-browser",
-               "--ServerApp.token=test-token"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
+               "--ServerApp.token=test-token"]  # as root, labkit adds --allow-root itself
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     try:
@@ -61,6 +68,12 @@ def test_lab_opens_jupyterlab_with_the_ollama_server() -> None:
         assert lab is not None and lab.status_code == 200, "JupyterLab did not serve the course"
         assert lab.json()["name"] == "00_start_here.ipynb"
         assert "version" in version
+        # The course's defaults: no news pop-up and no update check (both would try the network).
+        notification = httpx.get(f"http://127.0.0.1:{lab_port}/lab/api/settings/"
+                                 "@jupyterlab/apputils-extension:notification",
+                                 headers={"Authorization": "token test-token"}, timeout=5).json()
+        assert notification["schema"]["properties"]["fetchNews"]["default"] == "false"
+        assert notification["schema"]["properties"]["checkForUpdates"]["default"] is False
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 
 from labkit import models
-from labkit.logs import quiet
 
 PROMPTS = [
     "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
@@ -24,10 +23,9 @@ N_TOKENS = 8
 
 
 def _llama_greedy(model_path: str) -> list[list[int]]:
-    import llama_cpp
+    from labkit.llamacpp import load
 
-    with quiet():
-        llm = llama_cpp.Llama(model_path=model_path, n_ctx=256, n_threads=2, seed=0, verbose=False)
+    llm = load(model_path, n_ctx=256, n_threads=2, seed=0)
     runs = []
     for prompt in PROMPTS:
         ids = llm.tokenize(prompt.encode(), add_bos=False, special=True)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from labkit import models
-from labkit.logs import quiet
 
 
 def _flip_byte(file: Path, offset: int) -> None:
@@ -112,13 +111,12 @@ def test_register_a_custom_gguf(private_store: Path, tmp_path: Path) -> None:
 
 
 def test_registered_model_runs_in_llama_cpp(private_store: Path, tmp_path: Path) -> None:
-    import llama_cpp
+    from labkit.llamacpp import load
 
     mine = tmp_path / "copy.gguf"
     shutil.copyfile(models.path("smollm2:135m"), mine)
     models.register(mine, name="copy")
-    with quiet():
-        llm = llama_cpp.Llama(model_path=str(models.path("copy")), n_ctx=256, n_threads=2, verbose=False)
+    llm = load(models.path("copy"), n_ctx=256, n_threads=2)
     out = llm("The capital of France is", max_tokens=3, temperature=0.0)
     assert out["usage"]["completion_tokens"] >= 1
 

@@ -22,7 +22,8 @@ from typing import Any
 
 from labkit.ollama import metadata, names, options, store
 from labkit.ollama.errors import OllamaError, model_not_found
-from labkit.ollama.runner import Job, LoadSettings, Outcome, Runner, default_threads
+from labkit.hardware import default_threads
+from labkit.ollama.runner import Job, LoadSettings, Outcome, Runner
 from labkit.ollama.scheduler import Lease, Scheduler
 
 log = logging.getLogger("labkit.ollama")
@@ -89,12 +90,12 @@ def load_settings(info: Facts, opts: dict[str, Any], embedding: bool = False) ->
 def _grammar(spec: str) -> Any:
     from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
-    from labkit.logs import quiet
+    from labkit.logs import install
 
-    with quiet():
-        if spec == '"json"':
-            return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
-        return LlamaGrammar.from_json_schema(spec, verbose=False)
+    install()  # a grammar llama.cpp cannot parse is reported through its log
+    if spec == '"json"':
+        return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+    return LlamaGrammar.from_json_schema(spec, verbose=False)
 
 
 def grammar_for(fmt: Any) -> Any:

@@ -243,21 +243,14 @@ def _gguf_facts(file: Path) -> dict[str, Any]:
 
 def _quantize(source: Path, kind: str, report: Report) -> Path:
     """Quantize an F16/F32 GGUF with llama.cpp into a new blob; returns the blob path."""
-    import llama_cpp
+    from labkit.llamacpp import quantize
 
-    from labkit.logs import quiet
-
-    ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{_QUANT_TYPES[kind]}")
     partial = store.blobs_dir() / f"quantize-{os.getpid()}-{id(report)}.partial"
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = ftype
-    params.nthread = 0
     report({"status": f"quantizing F16 model to {_QUANT_TYPES[kind]}", "total": source.stat().st_size, "completed": 0})
-    with quiet():
-        failed = llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), params)
-    if failed:
-        partial.unlink(missing_ok=True)
-        raise OllamaError(500, f"llama.cpp could not quantize {source.name} to {_QUANT_TYPES[kind]}")
+    try:
+        quantize(source, partial, _QUANT_TYPES[kind])
+    except RuntimeError:
+        raise OllamaError(500, f"llama.cpp could not quantize {source.name} to {_QUANT_TYPES[kind]}") from None
     report({"status": f"quantizing F16 model to {_QUANT_TYPES[kind]}", "total": source.stat().st_size,
             "completed": source.stat().st_size})
     return _store_blob(partial, report)

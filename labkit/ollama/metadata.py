@@ -21,17 +21,13 @@ _HIDDEN = {"general.name", "tokenizer.chat_template"}
 @lru_cache(maxsize=32)
 def _read(path: str, mtime_ns: int) -> dict[str, Any]:
     """Scalar metadata through llama.cpp's vocabulary-only load (a tenth of a second)."""
-    import llama_cpp
+    from labkit.llamacpp import load
 
-    from labkit.logs import quiet
-
-    with quiet():
-        llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+    llm = load(path, vocab_only=True)
     try:
         return {key: _typed(value) for key, value in llm.metadata.items()}
     finally:
-        with quiet():
-            llm.close()
+        llm.close()
 
 
 @lru_cache(maxsize=4)

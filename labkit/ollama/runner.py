@@ -81,36 +81,13 @@ class Outcome:
     tokens: list[int]
 
 
-def default_threads() -> int:
-    """llama.cpp threads when a request does not set ``num_thread``.
-
-    ``LABKIT_THREADS`` wins if set (use 1 on a machine that is busy with other
-    work: llama.cpp threads wait for each other, so two threads sharing a
-    crowded CPU can be ten times slower than one). Otherwise the physical
-    cores this process may use (2 on the course laptop).
-    """
-    import os
-
-    wanted = os.environ.get("LABKIT_THREADS", "").strip()
-    if wanted.isdigit() and int(wanted) > 0:
-        return int(wanted)
-    try:
-        import psutil
-
-        cores = psutil.cpu_count(logical=False) or os.cpu_count() or 2
-    except ImportError:
-        cores = os.cpu_count() or 2
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
-    return max(1, min(cores, usable))
-
-
 class Runner:
     """One llama.cpp model in memory. Not thread-safe: one job at a time."""
 
     def __init__(self, settings: LoadSettings) -> None:
         import llama_cpp
 
-        from labkit.logs import quiet
+        from labkit.llamacpp import load
 
         self.settings = settings
         started = time.perf_counter()
@@ -120,12 +97,9 @@ class Runner:
             if not _has_pooling(settings.path):
                 # A chat model has no pooling of its own: average the token vectors.
                 kwargs["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_MEAN
-        with quiet():
-            self.llm = llama_cpp.Llama(
-                model_path=settings.path, n_ctx=settings.num_ctx, n_batch=settings.num_batch,
-                n_threads=settings.num_thread, n_threads_batch=settings.num_thread,
-                n_gpu_layers=0, seed=random.randint(0, 2**31 - 1), verbose=False, **kwargs,
-            )
+        self.llm = load(settings.path, n_ctx=settings.num_ctx, n_batch=settings.num_batch,
+                        n_threads=settings.num_thread, n_threads_batch=settings.num_thread,
+                        n_gpu_layers=0, seed=random.randint(0, 2**31 - 1), **kwargs)
         self.load_seconds = time.perf_counter() - started
         self.n_ctx = self.llm.n_ctx()
         model = self.llm._model
@@ -274,10 +248,7 @@ class Runner:
         return out, sum(min(c, limit) for c in counts)
 
     def close(self) -> None:
-        from labkit.logs import quiet
-
-        with quiet():
-            self.llm.close()
+        self.llm.close()
 
 
 def _has_pooling(path: str) -> bool:
