@@ -1,6 +1,6 @@
 """One model, three engines, measured the same way on this machine.
 
-    python bench/engines.py [--model smollm2:135m] [--max-tokens 64] [--no-ollama]
+    python bench/engines.py [--model smollm2:135m] [--max-tokens 64] [--no-ollama] [--engines llama.cpp,...]
 
 Prints load time, time to first token, prefill and decode tokens/s, peak RSS
 and the decode speed as a fraction of this machine's bandwidth ceiling
@@ -25,11 +25,14 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--prompt", default="Explain in two sentences why the sky is blue.")
     parser.add_argument("--no-ollama", action="store_true", help="skip the Ollama engine")
+    parser.add_argument("--engines", default="llama.cpp,transformers,ollama",
+                        help="comma-separated subset of llama.cpp, transformers, ollama")
     args = parser.parse_args()
 
-    engines = ["llama.cpp", "transformers"]
+    wanted = args.engines.split(",")
+    engines = [e for e in ("llama.cpp", "transformers") if e in wanted]
     settings: dict[str, dict] = {}
-    if not args.no_ollama:
+    if not args.no_ollama and "ollama" in wanted:
         from labkit.ollama import ensure_server
 
         settings["ollama"] = {"base_url": ensure_server()}

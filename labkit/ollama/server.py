@@ -57,10 +57,26 @@ def base_url(host: str, port: int, scheme: str = "http") -> str:
     return f"{scheme}://{host}:{port}"
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the moment of each line.
+
+    A notebook kernel or a test runner may replace ``sys.stderr`` after the server
+    started; a handler holding the old one would write into a closed file.
+    """
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201 - the stream logging writes to
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # noqa: ANN001 - logging sets it once; the current one is used
+        pass
+
+
 def _configure_logging(level: int) -> None:
     logger = logging.getLogger("labkit.ollama")
     if not any(getattr(h, "_labkit", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _CurrentStderr()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
         handler._labkit = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
