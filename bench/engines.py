@@ -16,7 +16,8 @@ import platform
 
 import pandas as pd
 
-from labkit import bench, hardware
+from labkit.measure import bench
+from labkit.system import hardware
 
 
 def main() -> None:

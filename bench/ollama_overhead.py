@@ -57,7 +57,8 @@ def measure(stream: Callable[[], Iterator[str]]) -> tuple[float, float, int]:
 def start_server(mode: str, threads: int) -> tuple[str, Callable[[], None]]:
     os.environ["LABKIT_THREADS"] = str(threads)
     os.environ["OLLAMA_CONTEXT_LENGTH"] = str(NUM_CTX)
-    from labkit.ollama.server import free_port, start_background
+    from labkit.ollama.server import start_background
+    from labkit.system.ports import free_port
 
     if mode == "thread":
         server = start_background()
@@ -67,15 +68,10 @@ def start_server(mode: str, threads: int) -> tuple[str, Callable[[], None]]:
     code = "import logging; from labkit.ollama.server import serve; serve()"
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.DEVNULL,
                             cwd=str(Path(__file__).resolve().parents[1]))
-    import httpx
+    from labkit.system.ports import wait_for_http
 
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    wait_for_http(url + "/", process=proc, timeout=60)
     return url, lambda: (proc.terminate(), proc.wait(10))  # type: ignore[func-returns-value]
 
 
@@ -92,8 +88,8 @@ def main() -> None:
     from langchain_ollama import ChatOllama
 
     from labkit import models
-    from labkit.hardware import default_threads
-    from labkit.llamacpp import load
+    from labkit.engines.llamacpp import load
+    from labkit.system.hardware import default_threads
 
     threads = args.threads or default_threads()
     messages = [{"role": "user", "content": PROMPT}]

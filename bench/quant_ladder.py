@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labkit import ladder  # noqa: E402
+from labkit.quant import ladder, report  # noqa: E402
 
 
 def run(name: str, n_tokens: int, n_threads: int, plots: Path | None) -> None:
@@ -28,16 +28,16 @@ def run(name: str, n_tokens: int, n_threads: int, plots: Path | None) -> None:
     seconds = time.perf_counter() - start
     threads = f"{n_threads} thread" + ("s" if n_threads != 1 else "")
     print(f"\n== {name}: quantization ladder ({threads}, {seconds:.0f} s in all) ==")
-    print(ladder.format_table(rows))
+    print(report.format_table(rows))
     print("\n== against llama.cpp's published ladder for LLaMA-1 7B (quantized from true F16) ==")
-    print(ladder.format_comparison(rows))
+    print(report.format_comparison(rows))
     print(f"\n== {name}: tensor types read back from each file (row = weights per row) ==")
-    print(ladder.format_types({r.level: r.path for r in rows}))
+    print(report.format_types({r.level: r.path for r in rows}))
     if plots is not None:
         plots.mkdir(parents=True, exist_ok=True)
         stem = name.replace(":", "-")
-        ladder.plot_size_vs_perplexity(rows, title=f"{name}: size vs quality").savefig(plots / f"{stem}_size_ppl.png")
-        ladder.plot_speed_vs_size(rows, title=f"{name}: speed vs size").savefig(plots / f"{stem}_speed_size.png")
+        report.plot_size_vs_perplexity(rows, title=f"{name}: size vs quality").savefig(plots / f"{stem}_size_ppl.png")
+        report.plot_speed_vs_size(rows, title=f"{name}: speed vs size").savefig(plots / f"{stem}_speed_size.png")
         print(f"plots saved in {plots}/")
 
 

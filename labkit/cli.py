@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from labkit.health import run
+    from labkit.course.doctor import run
 
     report = run(quick=args.quick)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report)
@@ -54,15 +54,18 @@ def _need(value: str | None, what: str) -> str:
 
 
 def course_dir() -> Path:
-    """The notebooks folder next to the package (a source checkout or an editable install)."""
-    here = Path(__file__).resolve().parent.parent / "notebooks"
-    return here if here.is_dir() else Path.cwd()
+    """The course's notebooks: next to the package in a source checkout, else ``./notebooks``,
+    else the current folder (an installed kit opened from the course folder of a bundle)."""
+    for candidate in (Path(__file__).resolve().parent.parent / "notebooks", Path.cwd() / "notebooks"):
+        if candidate.is_dir():
+            return candidate
+    return Path.cwd()
 
 
 # The course's JupyterLab defaults (no "get Jupyter news?" pop-up, no update check: both would
 # try the network): labconfig/default_setting_overrides.json in this folder, found through
 # JUPYTER_CONFIG_PATH. They are defaults; a learner's own settings still win.
-JUPYTER_CONFIG = Path(__file__).resolve().parent / "jupyter"
+JUPYTER_CONFIG = Path(__file__).resolve().parent / "course" / "jupyter"
 
 
 def lab_command(notebooks: Path, port: int | None, extra: list[str]) -> list[str]:
@@ -103,7 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _editions(args: argparse.Namespace) -> int:
-    from labkit.editions import write_editions
+    from labkit.course.editions import write_editions
 
     written = write_editions(course_dir(), Path(args.out))
     for edition, paths in written.items():
@@ -112,7 +115,7 @@ def _editions(args: argparse.Namespace) -> int:
 
 
 def _wheelhouse(args: argparse.Namespace) -> int:
-    from labkit.wheelhouse import build
+    from labkit.course.wheelhouse import build
 
     out = build(args.dir, extras="dev" if args.with_tests else "")
     count = len(list((out / "wheels").glob("*.whl")))

@@ -101,7 +101,7 @@ for name in models.names():
 # ## 4. A first real generation
 #
 # Here is the smallest possible local LLM call: llama.cpp (through llama-cpp-python) loads the
-# GGUF file into this Python process and answers a chat message. `labkit.llamacpp.prepare()` does
+# GGUF file into this Python process and answers a chat message. `labkit.engines.llamacpp.prepare()` does
 # two things first: llama.cpp's own log lines (hundreds per load) go to a log callback that stays
 # silent unless you set `LABKIT_SHOW_LOGS=1`, and on the rare CPU that advertises instructions its
 # virtual machine cannot run (Intel AMX), the kit turns off the llama.cpp feature that would crash.
@@ -112,9 +112,9 @@ import time
 
 from llama_cpp import Llama
 
-import labkit.llamacpp
+import labkit.engines.llamacpp
 
-labkit.llamacpp.prepare()
+labkit.engines.llamacpp.prepare()
 start = time.perf_counter()
 llm = Llama(model_path=str(smol), n_ctx=2048, n_threads=2, seed=0, verbose=False)
 print(f"loaded in {time.perf_counter() - start:.2f} s")
@@ -180,7 +180,7 @@ except models.UnknownModelError as err:
 answer_1 = models.path("smollm2:135m").stat().st_size
 
 # %%
-labkit.check.answer("00.1", answer_1);
+labkit.course.check.answer("00.1", answer_1);
 
 # %% [markdown]
 # 2. How many **bits per weight** does that file use overall?
@@ -190,7 +190,7 @@ m = models.info("smollm2:135m")
 answer_2 = m.size * 8 / m.parameters
 
 # %%
-labkit.check.answer("00.2", answer_2);
+labkit.course.check.answer("00.2", answer_2);
 
 # %% [markdown]
 # 3. You downloaded Llama 3.2 3B Instruct as a GGUF. Under which Ollama-style name would you
@@ -200,7 +200,7 @@ labkit.check.answer("00.2", answer_2);
 answer_3 = "llama3.2:3b"
 
 # %%
-labkit.check.answer("00.3", answer_3);
+labkit.course.check.answer("00.3", answer_3);
 
 # %% [markdown]
 # Solutions: `notebooks/solutions/00_start_here.md`.

@@ -43,7 +43,7 @@ import warnings
 
 warnings.filterwarnings("ignore")
 
-from labkit import diagrams
+from labkit.course import diagrams
 
 diagrams.architectures();
 
@@ -84,14 +84,14 @@ print(f"the server loaded the model in {reply.response_metadata['load_duration']
 # | KV cache | 2 (K and V) × layers × `n_ctx` × KV heads × head dim × bytes per element | context length |
 # | compute buffer | scratch space for one batch of the forward pass | batch, context, vocabulary |
 #
-# `labkit.memory.estimate` computes each part from the model's GGUF metadata. It gives two totals:
+# `labkit.measure.memory.estimate` computes each part from the model's GGUF metadata. It gives two totals:
 # **reserved** (what llama.cpp allocates; must fit in VRAM on a GPU) and **resident** (what a CPU
 # process really touches; its RSS), because on a CPU most of the compute buffer is reserved but never
 # written.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from labkit import memory
+from labkit.measure import memory
 
 for n_ctx in (2048, 8192):
     parts = memory.estimate("smollm2:135m", n_ctx).mib()
@@ -126,7 +126,7 @@ print("resident estimate within 15% of measured RSS at every n_ctx:", bool((fit[
 # %% [markdown]
 # The KV cache grows linearly with `n_ctx` and is allocated **up front** for the whole window: a model
 # that fits at 4k tokens can fail at 128k. Now the same formulas for models you would really deploy —
-# move the controls (the widget redraws on release):
+# will it fit on your machine? Move the controls (the widget redraws on release):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -137,7 +137,7 @@ for name in ("llama-3.1-8b", "llama-3.3-70b"):
               f"-> reserved {e.total_reserved / 1e9:5.1f} GB")
 
 # %%
-from labkit.widgets import FitExplorer
+from labkit.course.widgets import FitExplorer
 
 fit_explorer = FitExplorer(model="llama-3.1-8b", n_ctx=8192)
 fit_explorer
@@ -150,10 +150,10 @@ fit_explorer
 # 2. **prefill**: read the whole prompt in parallel — compute-bound; its end is the **time to first token (TTFT)**;
 # 3. **decode**: one token at a time, each reading *all* the weights — memory-bound.
 #
-# `labkit.bench.measure` times all three from streamed chunks, in a fresh process:
+# `labkit.measure.bench.measure` times all three from streamed chunks, in a fresh process:
 
 # %%
-from labkit import bench
+from labkit.measure import bench
 
 m = bench.measure("llama.cpp", "smollm2:135m", "Explain in two sentences why the sky is blue.", max_tokens=48)
 print(f"load {m.load_s:.2f} s | TTFT {m.ttft_s:.3f} s for {m.prompt_tokens} prompt tokens "
@@ -168,7 +168,8 @@ print(m.text)
 # memory copy) and compare:
 
 # %%
-from labkit import hardware, models
+from labkit.system import hardware
+from labkit import models
 
 bandwidth = hardware.memory_bandwidth()
 weights = models.info("smollm2:135m").size
@@ -228,7 +229,7 @@ answer_1 = 2 * 30 * 4096 * 3 * 64 * 2 / 2**20
 # %%
 import labkit
 
-labkit.check.answer("01.1", answer_1);
+labkit.course.check.answer("01.1", answer_1);
 
 # %% [markdown]
 # 2. A laptop has 50 GB/s of memory bandwidth. At most how many tokens/s can it decode with a 4.9 GB model?
@@ -237,7 +238,7 @@ labkit.check.answer("01.1", answer_1);
 answer_2 = 50 / 4.9
 
 # %%
-labkit.check.answer("01.2", answer_2);
+labkit.course.check.answer("01.2", answer_2);
 
 # %% [markdown]
 # 3. Which phase is compute-bound and speeds up with more cores: `"prefill"` or `"decode"`?
@@ -246,7 +247,7 @@ labkit.check.answer("01.2", answer_2);
 answer_3 = "prefill"
 
 # %%
-labkit.check.answer("01.3", answer_3);
+labkit.course.check.answer("01.3", answer_3);
 
 # %% [markdown]
 # Solutions: `notebooks/solutions/01_running_local_llms.md`.

@@ -269,7 +269,7 @@ answer_1 = "num_ctx"
 # %%
 import labkit
 
-labkit.check.answer("02.1", answer_1);
+labkit.course.check.answer("02.1", answer_1);
 
 # %% [markdown]
 # 2. What `keep_alive` value unloads a model right after the request?
@@ -278,7 +278,7 @@ labkit.check.answer("02.1", answer_1);
 answer_2 = 0
 
 # %%
-labkit.check.answer("02.2", answer_2);
+labkit.course.check.answer("02.2", answer_2);
 
 # %% [markdown]
 # 3. Which field of a response tells you how many prompt tokens the model really read?
@@ -287,7 +287,7 @@ labkit.check.answer("02.2", answer_2);
 answer_3 = "prompt_eval_count"
 
 # %%
-labkit.check.answer("02.3", answer_3);
+labkit.course.check.answer("02.3", answer_3);
 
 # %% [markdown]
 # Solutions: `notebooks/solutions/02_ollama.md`.

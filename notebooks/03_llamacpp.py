@@ -62,9 +62,9 @@ print(report.table(limit=12))
 # %%
 from langchain_community.llms import LlamaCpp
 
-import labkit.llamacpp
+import labkit.engines.llamacpp
 
-labkit.llamacpp.prepare()  # llama.cpp's C-level load logs go to a silent log callback (see lesson 00)
+labkit.engines.llamacpp.prepare()  # llama.cpp's C-level load logs go to a silent log callback (see lesson 00)
 llm = LlamaCpp(model_path=str(models.path("smollm2:135m")), n_ctx=2048, n_batch=512, n_threads=2,
                n_gpu_layers=0, temperature=0.0, repeat_penalty=1.0, max_tokens=40, verbose=False)
 print(llm.invoke("The three primary colours are"))
@@ -103,7 +103,7 @@ except ValueError as err:
 # prompt processing crawl:
 
 # %%
-from labkit import bench
+from labkit.measure import bench
 
 batches = bench.sweep("n_batch", [8, 64, 512], prompt_tokens=384, decode_tokens=8)
 batches.round(1)
@@ -115,7 +115,7 @@ batches.round(1)
 # the argument is **silently ignored** by llama.cpp; `labkit.engines` says so instead:
 
 # %%
-from labkit import hardware
+from labkit.system import hardware
 
 if hardware.llama_gpu_offload():
     display(bench.sweep("n_gpu_layers", [0, 15, -1], prompt_tokens=256, decode_tokens=32).round(1))
@@ -139,7 +139,7 @@ print()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from labkit import tokens
+from labkit.engines import tokens
 
 tokens.compare_distributions("smollm2:135m", "The capital of France is", k=5)
 
@@ -233,14 +233,14 @@ print(quant.format_stats(quant.compare_types(tensor)))
 # the same tokens, size, and decode speed.
 
 # %%
-from labkit import ladder
+from labkit.quant import ladder, report
 
 rows = ladder.ladder("smollm2:135m", n_tokens=512)
-print(ladder.format_table(rows))
+print(report.format_table(rows))
 
 # %%
-display(ladder.plot_size_vs_perplexity(rows))
-display(ladder.plot_speed_vs_size(rows))
+display(report.plot_size_vs_perplexity(rows))
+display(report.plot_speed_vs_size(rows))
 
 # %% [markdown]
 # **Read it honestly.** SmolLM2 ships as Q4_1, so "F16" here is the Q4_1 file expanded: it already
@@ -252,7 +252,7 @@ display(ladder.plot_speed_vs_size(rows))
 # Pick a rung to see it on the size–quality plot:
 
 # %%
-from labkit.widgets import QuantExplorer
+from labkit.course.widgets import QuantExplorer
 
 QuantExplorer(rows, level="Q4_K_M")
 
@@ -274,9 +274,9 @@ print(f"Q4_K_M vs F16: {1 - q4.size_bytes / f16.size_bytes:.0%} smaller, "
 # (with 10 % left for everything else):
 
 # %%
-from labkit import decision
+from labkit.quant import projection
 
-decision.plot_projection(decision.projection());
+projection.plot_projection(projection.projection());
 
 # %% [markdown]
 # ## Recall
@@ -296,7 +296,7 @@ answer_1 = 18
 # %%
 import labkit
 
-labkit.check.answer("03.1", answer_1);
+labkit.course.check.answer("03.1", answer_1);
 
 # %% [markdown]
 # 2. LangChain's `LlamaCpp` has `n_batch=8` by default. Does raising it speed up `"prefill"` or `"decode"`?
@@ -305,7 +305,7 @@ labkit.check.answer("03.1", answer_1);
 answer_2 = "prefill"
 
 # %%
-labkit.check.answer("03.2", answer_2);
+labkit.course.check.answer("03.2", answer_2);
 
 # %% [markdown]
 # 3. In the ladder above, which level has the smallest file?
@@ -314,7 +314,7 @@ labkit.check.answer("03.2", answer_2);
 answer_3 = min(rows, key=lambda r: r.size_bytes).level
 
 # %%
-labkit.check.answer("03.3", answer_3);
+labkit.course.check.answer("03.3", answer_3);
 
 # %% [markdown]
 # Solutions: `notebooks/solutions/03_llamacpp.md`.

@@ -36,8 +36,9 @@ warnings.filterwarnings("ignore")
 
 import torch
 
-from labkit import engines, models, tokens
-from labkit.logs import quiet_transformers
+from labkit import engines, models
+from labkit.engines import tokens
+from labkit.system.logs import quiet_transformers
 
 quiet_transformers()  # no "Loading weights" progress bar on every load
 
@@ -209,7 +210,7 @@ for label, seed, kwargs in [("greedy", 0, {"do_sample": False}), ("sampled, seed
 # llama.cpp. The black marks are this machine's ceiling (memory bandwidth / bytes per token).
 
 # %%
-from labkit import bench
+from labkit.measure import bench
 
 table = bench.compare_engines("smollm2:135m", "Explain in two sentences why the sky is blue.",
                               max_tokens=24, engines=("llama.cpp", "transformers"))
@@ -239,7 +240,7 @@ answer_1 = models.info("smollm2:135m").parameters * 4
 # %%
 import labkit
 
-labkit.check.answer("04.1", answer_1);
+labkit.course.check.answer("04.1", answer_1);
 
 # %% [markdown]
 # 2. Which pipeline argument stops `HuggingFacePipeline` from echoing the prompt? (Give it as `name=value`.)
@@ -248,7 +249,7 @@ labkit.check.answer("04.1", answer_1);
 answer_2 = "return_full_text=False"
 
 # %%
-labkit.check.answer("04.2", answer_2);
+labkit.course.check.answer("04.2", answer_2);
 
 # %% [markdown]
 # 3. What is the token id of `<|im_start|>` in SmolLM2's vocabulary?
@@ -257,7 +258,7 @@ labkit.check.answer("04.2", answer_2);
 answer_3 = tokenizer.convert_tokens_to_ids("<|im_start|>")
 
 # %%
-labkit.check.answer("04.3", answer_3);
+labkit.course.check.answer("04.3", answer_3);
 
 # %% [markdown]
 # Solutions: `notebooks/solutions/04_huggingface.md`.

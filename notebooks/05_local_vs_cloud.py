@@ -18,7 +18,7 @@
 # The usual summary — *choose local for privacy and cost, cloud for capability and scale* — is a
 # good first guess and often wrong in the details. This lesson puts numbers on each of the six
 # criteria: **privacy, cost, latency, capability, maintenance, scaling** — measured on this machine
-# where they can be, and from dated, editable tables (`data/*.csv`) where they cannot.
+# where they can be, and from dated, editable tables (`labkit/data/*.csv`) where they cannot.
 #
 # **You will learn to**
 # - trace where prompts travel and rest for each way of running a model;
@@ -36,7 +36,8 @@ warnings.filterwarnings("ignore")
 
 import pandas as pd
 
-from labkit import decision, tradeoffs
+from labkit.tradeoffs import decision
+from labkit import tradeoffs
 
 # %% [markdown]
 # ## 1. Privacy: where does the prompt go?
@@ -57,7 +58,7 @@ pd.DataFrame(rows).set_index("option")
 #
 # A cloud API bills per token; a local machine costs the same each month whether busy or idle
 # (hardware amortised over its life, electricity when busy, your time to maintain it). So there is a
-# **break-even volume**. Prices come from `data/cloud_prices.csv` (each row with source and date):
+# **break-even volume**. Prices come from `labkit/data/cloud_prices.csv` (each row with source and date):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -76,7 +77,7 @@ print(f"break-even: {result['break_even_tokens_per_day']:,.0f} tokens/day")
 # hardware you compare with.
 
 # %%
-from labkit.widgets import CostExplorer
+from labkit.course.widgets import CostExplorer
 
 CostExplorer(tokens_per_day=2_000_000)
 
@@ -87,7 +88,7 @@ CostExplorer(tokens_per_day=2_000_000)
 # Local: load (if cold) + time to first token + tokens ÷ **measured** speed. Measure this machine:
 
 # %%
-from labkit import bench
+from labkit.measure import bench
 
 here = bench.measure("llama.cpp", "smollm2:135m", "Summarise why local models matter, in two sentences.",
                      max_tokens=48)
@@ -95,19 +96,20 @@ print(f"this machine, smollm2:135m: load {here.load_s:.2f} s, TTFT {here.ttft_s:
       f"decode {here.decode_tok_s:.0f} tokens/s")
 
 # %%
-from labkit.widgets import LatencyExplorer
+from labkit.course.widgets import LatencyExplorer
 
 LatencyExplorer(bench=here)
 
 # %% [markdown]
 # ## 4. Capability, measured
 #
-# 40 short tasks with mechanically checkable answers (`data/eval/tasks.jsonl`): arithmetic, facts,
+# 40 short tasks with mechanically checkable answers (`labkit/data/eval/tasks.jsonl`): arithmetic, facts,
 # format following, JSON output, extraction, instructions. Here one task per category on the course
 # model (run `evaluate.evaluate(llm)` for all 40):
 
 # %%
-from labkit import engines, evaluate
+from labkit import engines
+from labkit.tradeoffs import evaluate
 
 local_llm = engines.llamacpp_chat("smollm2:135m", max_tokens=32, n_ctx=1024)
 scores = evaluate.evaluate(local_llm, per_category=1, progress=False)
@@ -162,7 +164,7 @@ for preset in decision.PRESETS:
     print(f"{preset:<22} -> {ranked[0].option.label}")
 
 # %%
-from labkit.widgets import DecisionMatrix
+from labkit.course.widgets import DecisionMatrix
 
 DecisionMatrix(preset="hospital records")
 
@@ -206,7 +208,7 @@ answer_1 = (1.0 * 0.15 + 0.25 * 0.60) * 30.4
 # %%
 import labkit
 
-labkit.check.answer("05.1", answer_1);
+labkit.course.check.answer("05.1", answer_1);
 
 # %% [markdown]
 # 2. Which option in the privacy table never sends a prompt off the device? (Give its `option` key.)
@@ -215,7 +217,7 @@ labkit.check.answer("05.1", answer_1);
 answer_2 = "llamacpp_edge"
 
 # %%
-labkit.check.answer("05.2", answer_2);
+labkit.course.check.answer("05.2", answer_2);
 
 # %% [markdown]
 # 3. Which of the six criteria did `evaluate` measure?
@@ -224,7 +226,7 @@ labkit.check.answer("05.2", answer_2);
 answer_3 = "capability"
 
 # %%
-labkit.check.answer("05.3", answer_3);
+labkit.course.check.answer("05.3", answer_3);
 
 # %% [markdown]
 # Solutions: `notebooks/solutions/05_local_vs_cloud.md`.

@@ -15,21 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from labkit.system.ports import free_port
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # Tests and notebooks never use a learner's real Ollama: OLLAMA_HOST points at a free port, where
 # nothing answers until a test or a notebook (through ensure_server) starts the kit's own server.
-os.environ["OLLAMA_HOST"] = f"127.0.0.1:{_free_port()}"
+os.environ["OLLAMA_HOST"] = f"127.0.0.1:{free_port()}"
 
 _violations: list[str] = []
 _LOCAL_NAMES = {None, "", "localhost", "localhost.localdomain", "0.0.0.0", "::", "ip6-localhost"}

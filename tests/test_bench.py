@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from labkit import bench, models
+from labkit import models
+from labkit.engines import tokens
+from labkit.measure import bench
 
 PROMPT = "Explain in one sentence why the sky is blue."
 
@@ -16,7 +18,7 @@ def test_measure_one_generation(engine: str) -> None:
     m = bench.measure(engine, "smollm2:135m", PROMPT, max_tokens=12)
     assert m.engine == engine and m.model == "smollm2:135m"
     assert m.load_s > 0 and m.ttft_s > 0
-    assert m.prompt_tokens == bench.count_tokens("smollm2:135m", bench.chat_prompt("smollm2:135m", PROMPT))
+    assert m.prompt_tokens == tokens.count("smollm2:135m", tokens.chat_prompt("smollm2:135m", PROMPT))
     assert 2 <= m.output_tokens <= 14  # the text is re-tokenized, so allow a token of slack
     assert m.decode_tok_s > 0 and not math.isnan(m.decode_tok_s)
     assert m.prefill_tok_s == pytest.approx(m.prompt_tokens / m.ttft_s)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from labkit import check, models
+from labkit import models
+from labkit.course import check
 
 
 def _bpw() -> float:

@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 
 from labkit import cli, models
-from labkit.ollama.server import free_port
+from labkit.system.ports import free_port, wait_for_http
 
 
 def test_models_list_and_path(capsys) -> None:
@@ -55,17 +54,13 @@ def test_lab_opens_jupyterlab_with_the_ollama_server() -> None:
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     try:
-        deadline = time.monotonic() + 90
-        lab = version = None
-        while time.monotonic() < deadline and (lab is None or version is None):
-            time.sleep(1)
-            try:
-                lab = httpx.get(f"http://127.0.0.1:{lab_port}/api/contents/00_start_here.ipynb",
-                                params={"content": 0}, headers={"Authorization": "token test-token"}, timeout=5)
-                version = httpx.get(f"http://127.0.0.1:{ollama_port}/api/version", timeout=5).json()
-            except httpx.HTTPError:
-                continue
-        assert lab is not None and lab.status_code == 200, "JupyterLab did not serve the course"
+        token = {"Authorization": "token test-token"}
+        wait_for_http(f"http://127.0.0.1:{lab_port}/api/status", process=process, timeout=90, headers=token)
+        wait_for_http(f"http://127.0.0.1:{ollama_port}/api/version", process=process, timeout=30)
+        lab = httpx.get(f"http://127.0.0.1:{lab_port}/api/contents/00_start_here.ipynb", params={"content": 0},
+                        headers=token, timeout=5)
+        version = httpx.get(f"http://127.0.0.1:{ollama_port}/api/version", timeout=5).json()
+        assert lab.status_code == 200, "JupyterLab did not serve the course"
         assert lab.json()["name"] == "00_start_here.ipynb"
         assert "version" in version
         # The course's defaults: no news pop-up and no update check (both would try the network).

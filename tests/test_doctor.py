@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import labkit
-from labkit import cli, health
+from labkit import cli
+from labkit.course import doctor as health
+from labkit.engines.ollama_host import ollama_host
 
 TESTS = str(Path(__file__).resolve().parent)
 
@@ -74,7 +76,7 @@ def test_an_engine_that_dies_by_a_signal_fails_the_doctor(monkeypatch, capsys) -
 
 
 def test_quick_doctor_runs_no_engine_and_skips_torch() -> None:
-    code = ("import sys, json; from labkit.health import run; r = run(quick=True); "
+    code = ("import sys, json; from labkit.course.doctor import run; r = run(quick=True); "
             "print(json.dumps({'torch': 'torch' in sys.modules, 'names': [c.name for c in r.checks]}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     found = json.loads(out.stdout.splitlines()[-1])
@@ -94,4 +96,4 @@ def test_ollama_host_parsing(monkeypatch) -> None:
                           ("127.0.0.1:8080", "http://127.0.0.1:8080"),
                           ("http://localhost:11500/", "http://localhost:11500")]:
         monkeypatch.setenv("OLLAMA_HOST", raw)
-        assert health.ollama_host() == expected
+        assert ollama_host() == expected

@@ -7,7 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit import cli, editions
+from labkit import cli
+from labkit.course import editions
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -51,6 +52,6 @@ def test_edition_runs_and_checks_say(written, edition: str, verdict: str) -> Non
     path = next(p for p in written[edition] if p.name.startswith("00_"))
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    checks = [c for c in notebook.cells if c.cell_type == "code" and "labkit.check.answer" in c.source]
+    checks = [c for c in notebook.cells if c.cell_type == "code" and "labkit.course.check.answer" in c.source]
     printed = ["".join(o.get("text", "") for o in c.outputs) for c in checks]
     assert len(printed) == 3 and all(f"] {verdict}:" in text for text in printed), printed

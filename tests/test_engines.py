@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from labkit import engines, hardware
+from labkit import engines
+from labkit.system import hardware
 
 QUESTION = "What is the capital of France? Answer in one word."
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from labkit import engines, evaluate
-from labkit.evaluate import Task, is_correct
+from labkit import engines
+from labkit.tradeoffs import evaluate
+from labkit.tradeoffs.evaluate import Task, is_correct
 
 
 def test_forty_tasks_in_six_categories() -> None:

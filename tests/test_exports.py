@@ -23,7 +23,7 @@ N_TOKENS = 8
 
 
 def _llama_greedy(model_path: str) -> list[list[int]]:
-    from labkit.llamacpp import load
+    from labkit.engines.llamacpp import load
 
     llm = load(model_path, n_ctx=256, n_threads=2, seed=0)
     runs = []

@@ -6,11 +6,12 @@ import time
 
 import pytest
 
-from labkit import ladder, models, quant
+from labkit import models, quant
+from labkit.quant import ladder, report
 
 pytest.importorskip("llama_cpp")
 
-N_TOKENS = 512
+N_TOKENS = 256
 
 
 @pytest.fixture(scope="module")
@@ -88,22 +89,22 @@ def test_figures_are_plausible(rows) -> None:
 
 def test_tensor_types_are_read_from_the_files_and_show_fallbacks(rows) -> None:
     # K-quants need rows of 256 weights; most SmolLM2 rows are 576 long, so they fall back
-    q4km = ladder.types_by_role(rows["Q4_K_M"].path)
+    q4km = report.types_by_role(rows["Q4_K_M"].path)
     assert not q4km["blk.*.attn_q.weight"].endswith("_K")
     assert "Q4_K" in q4km["blk.*.ffn_down.weight"] or "Q6_K" in q4km["blk.*.ffn_down.weight"]
     assert set(rows["Q4_0"].tensor_types) <= {"Q4_0", "Q4_1", "Q6_K", "Q8_0", "F32"}
     assert rows["Q8_0"].tensor_types.keys() == {"Q8_0", "F32"}
-    table = ladder.format_types({r.level: r.path for r in rows.values()})
+    table = report.format_types({r.level: r.path for r in rows.values()})
     assert "attn_q" in table and "576" in table
 
 
 def test_table_and_rows_as_dicts(run) -> None:
     rows = run[0]
-    text = ladder.format_table(rows)
+    text = report.format_table(rows)
     for level in ladder.LEVELS:
         assert level in text
     assert "PPL" in text and "KL" in text and "top-1" in text
-    comparison = ladder.format_comparison(rows)
+    comparison = report.format_comparison(rows)
     assert "+14.70%" in comparison and "4.84" in comparison  # published Q2_K and Q4_K_M figures
     d = rows[1].as_dict()
     assert d["level"] == "Q8_0" and isinstance(d["path"], str) and "perplexity" in d
@@ -111,7 +112,7 @@ def test_table_and_rows_as_dicts(run) -> None:
 
 def test_plots(run) -> None:
     rows = run[0]
-    for fig in (ladder.plot_size_vs_perplexity(rows), ladder.plot_speed_vs_size(rows)):
+    for fig in (report.plot_size_vs_perplexity(rows), report.plot_speed_vs_size(rows)):
         (ax,) = fig.axes
         assert {t.get_text() for t in ax.texts} == set(ladder.LEVELS)
 

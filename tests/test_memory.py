@@ -2,30 +2,45 @@
 
 Each real run happens in a fresh Python process (``memory.measure``), so its RSS holds nothing
 but llama.cpp and the model. Runs go two at a time while gguf-py reads the shapes.
+
+The estimate's runtime constants were fitted on the two course models at n_ctx 512, 2048 and
+8192, so the checks against RSS use other context sizes (1024 and 4096) and a third file that
+took no part in the fit: SmolLM2's F16 export (four times the weights, no repacked copy).
 """
 
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from labkit import memory, models
+from labkit import models
+from labkit.measure import memory
 
 MIB = memory.MIB
 COURSE_MODELS = ["smollm2:135m", "gemma3:270m"]
-CONTEXTS = [512, 2048, 8192]
+CONTEXTS = [1024, 4096]
 CASES = [(name, n_ctx) for name in COURSE_MODELS for n_ctx in CONTEXTS]
+F16 = ("smollm2-f16", 2048, True)
 SLIDING = ("gemma3:270m", 8192, False)  # Gemma 3 with a sliding-window-sized cache on its local layers
 
 
 @pytest.fixture(scope="module")
 def runs():
     paths = {name: models.path(name) for name in COURSE_MODELS}
-    jobs = [(name, n_ctx, True) for name, n_ctx in CASES] + [SLIDING]
+    paths["smollm2-f16"] = models.f16_path("smollm2:135m")
+    jobs = [(name, n_ctx, True) for name, n_ctx in CASES] + [SLIDING, F16]
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {job: pool.submit(memory.measure, paths[job[0]], job[1], swa_full=job[2]) for job in jobs}
-        shapes = {name: memory.shape(name) for name in COURSE_MODELS}
+        shapes = {name: memory.shape(paths[name] if name == "smollm2-f16" else name) for name in paths}
         measured = {job: future.result() for job, future in futures.items()}
     return shapes, measured
+
+
+def test_resident_estimate_of_a_file_outside_the_fit(runs):
+    shapes, measured = runs
+    run = measured[F16]
+    guess = memory.estimate(shapes["smollm2-f16"], F16[1], prompt_tokens=run.prompt_tokens)
+    assert guess.weights_repacked == 0  # F16 matrices are not repacked
+    assert guess.total_resident == pytest.approx(run.rss_increase, rel=0.15), (guess.mib(), run)
 
 
 @pytest.mark.parametrize("name,n_ctx", CASES)
@@ -71,8 +86,8 @@ def test_weights_match_llama_cpp_model_buffers(runs):
     # where the CPU has kernels for them (x86 AVX2 here: Gemma's Q4_K matrices)
     shapes, measured = runs
     for name in COURSE_MODELS:
-        guess = memory.estimate(shapes[name], 512)
-        reported = measured[(name, 512, True)].reported_weights
+        guess = memory.estimate(shapes[name], CONTEXTS[0])
+        reported = measured[(name, CONTEXTS[0], True)].reported_weights
         assert reported in (pytest.approx(guess.weights, rel=0.01),
                             pytest.approx(guess.weights + guess.weights_repacked, rel=0.01))
 
@@ -87,15 +102,28 @@ def test_shape_from_gguf_reads_the_course_models(runs):
     assert smol.swa_layers == 0 and smol.weight_bytes < models.info("smollm2:135m").size
     assert (gemma.layers, gemma.kv_heads, gemma.head_dim, gemma.sliding_window, gemma.swa_layers) == (18, 1, 256, 512, 15)
     assert gemma.repack_bytes > 0
-    # reading a 262k vocabulary takes seconds, so the shape is remembered in the model store
-    assert len(list((models.store_root() / "shapes").glob("*.json"))) >= 2
+    # reading a 262k vocabulary takes seconds, so the header is remembered in the model store
+    assert len(list((models.store_root() / "gguf").glob("*.json"))) >= 2
     assert memory.shape_from_gguf(models.path("gemma3:270m")) == memory.shape_from_gguf(models.path("gemma3:270m"))
 
 
+def _table_row(name: str) -> dict[str, str]:
+    import csv
+
+    from labkit import DATA_DIR
+
+    with (DATA_DIR / "common_models.csv").open(newline="", encoding="utf-8") as handle:
+        return next(row for row in csv.DictReader(handle) if row["name"] == name)
+
+
 def test_shape_from_table_and_errors(tmp_path):
-    llama = memory.shape_from_table("Llama-3.1-8B")
-    assert (llama.layers, llama.kv_heads, llama.head_dim, llama.context) == (32, 8, 128, 131072)
-    assert memory.shape_from_table("gemma-3-27b").swa_layers == 62 - 10
+    llama, row = memory.shape_from_table("Llama-3.1-8B"), _table_row("llama-3.1-8b")  # names ignore case
+    assert (llama.layers, llama.kv_heads, llama.head_dim, llama.context) == \
+        tuple(int(row[key]) for key in ("layers", "kv_heads", "head_dim", "context"))
+    assert llama.heads * llama.head_dim == llama.d_model and llama.heads % llama.kv_heads == 0
+    gemma, row = memory.shape_from_table("gemma-3-27b"), _table_row("gemma-3-27b")
+    every = int(row["full_attention_every"])  # one global-attention layer in every `every`, the rest local
+    assert gemma.swa_layers == gemma.layers - gemma.layers // every
     with pytest.raises(KeyError, match="llama-3.1-8b"):
         memory.shape_from_table("gpt-7")
     with pytest.raises(KeyError, match="smollm2:135m"):

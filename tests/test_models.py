@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from labkit import models
+from labkit.models import files, locate
 
 
 def _flip_byte(file: Path, offset: int) -> None:
@@ -35,7 +36,7 @@ def test_catalog_matches_the_file(name: str) -> None:
     file = models.path(name)
     assert file.name == entry.file_name
     assert file.stat().st_size == entry.size
-    assert models._sha256(file) == entry.sha256
+    assert files.sha256(file) == entry.sha256
     facts = models.read_gguf_facts(file)
     assert facts["architecture"] == entry.architecture
     assert facts["parameters"] == entry.parameters
@@ -65,7 +66,7 @@ def test_gemma_is_assembled_into_the_store_and_rebuilt_when_corrupted(private_st
     assert models.status("gemma3:270m") == "corrupt"
     rebuilt = models.path("gemma3:270m")
     assert "rebuilding" in capsys.readouterr().out
-    assert models._sha256(rebuilt) == models.info("gemma3:270m").sha256
+    assert files.sha256(rebuilt) == models.info("gemma3:270m").sha256
     with rebuilt.open("r+b") as handle:  # a truncated file is caught by its size alone
         handle.truncate(1000)
     assert models.status("gemma3:270m") == "corrupt"
@@ -79,7 +80,7 @@ def test_corrupted_package_file_is_reported_with_the_fix(tmp_path: Path, monkeyp
     copy = fake_package / models.info("smollm2:135m").file_name
     shutil.copyfile(models.path("smollm2:135m"), copy)
     _flip_byte(copy, 5_000_000)
-    monkeypatch.setattr(models, "_package_dir", lambda module: fake_package)
+    monkeypatch.setattr(locate, "_package_dir", lambda module: fake_package)
     with pytest.raises(models.CorruptModelError, match="pip install --force-reinstall"):
         models.path("smollm2:135m")
 
@@ -111,7 +112,7 @@ def test_register_a_custom_gguf(private_store: Path, tmp_path: Path) -> None:
 
 
 def test_registered_model_runs_in_llama_cpp(private_store: Path, tmp_path: Path) -> None:
-    from labkit.llamacpp import load
+    from labkit.engines.llamacpp import load
 
     mine = tmp_path / "copy.gguf"
     shutil.copyfile(models.path("smollm2:135m"), mine)

@@ -24,6 +24,7 @@ import pytest
 
 from labkit.ollama import classroom, server
 from labkit.ollama.scheduler import Line
+from labkit.system.ports import wait_for_http
 
 MODEL = "smollm2:135m"
 TOKEN = "workshop-secret"
@@ -49,14 +50,10 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             env=_env(), stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if proc.poll() is not None:
-                    raise RuntimeError("labkit serve stopped:\n" + log_path.read_text()) from None
-                time.sleep(0.05)
+        try:
+            wait_for_http(url + "/", process=proc, timeout=30)
+        except RuntimeError as err:
+            raise RuntimeError(f"{err}:\n{log_path.read_text()}") from None
         yield {"url": url, "log": log_path}
     finally:
         proc.terminate()

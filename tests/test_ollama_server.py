@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ import ollama
 import pytest
 
 from labkit.ollama import server
+from labkit.system.ports import wait_for_http
 
 pytest_plugins = ["ollama_fixtures"]  # the shared server fixtures
 MODEL = "smollm2:135m"
@@ -65,12 +65,7 @@ def test_serve_in_the_foreground_logs_each_request() -> None:
                             cwd=Path(__file__).resolve().parents[1])
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_for_http(base + "/", process=proc, timeout=30)
         reply = ollama.Client(host=base).generate(model=MODEL, prompt="Hi", options={"num_predict": 3, "temperature": 0})
         assert reply.eval_count == 3
         assert httpx.post(base + "/api/generate", json={"model": "nope", "prompt": "x"}).status_code == 404

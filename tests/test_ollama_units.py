@@ -6,9 +6,9 @@ import math
 
 import pytest
 
+from labkit.engines.ollama_host import base_url, parse_host
 from labkit.ollama import names, options, templates
 from labkit.ollama.errors import OllamaError
-from labkit.ollama.server import base_url, parse_host
 from labkit.ollama.store import human_number
 
 

@@ -17,8 +17,8 @@ def _name(requirement: str) -> str:
 
 def test_import_is_fast() -> None:
     """Heavy engines load inside functions, so `import labkit` stays under a second."""
-    code = ("import time; t = time.perf_counter(); import labkit, labkit.models, labkit.logs, labkit.health, "
-            "labkit.hardware, labkit.cli; print(time.perf_counter() - t); import sys; "
+    code = ("import time; t = time.perf_counter(); import labkit, labkit.models, labkit.system.logs, labkit.course.doctor, "
+            "labkit.system.hardware, labkit.cli; print(time.perf_counter() - t); import sys; "
             "print(sorted(m for m in ('torch', 'transformers', 'llama_cpp', 'langchain_core') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     seconds, heavy = out.stdout.splitlines()

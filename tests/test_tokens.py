@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit import tokens
+from labkit.engines import tokens
 
 TEXTS = [
     "The quick brown fox jumps over the lazy dog.",

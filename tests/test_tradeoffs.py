@@ -21,15 +21,28 @@ def test_every_data_row_has_source_and_date():
             assert row["source"].strip() and row["date"].strip(), (name, row)
 
 
-def test_loaders_read_the_shipped_files():
+def _rows(name: str) -> list[dict[str, str]]:
+    with (t.DATA_DIR / name).open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_loaders_read_every_row_as_numbers_that_make_sense():
     prices = t.load_cloud_prices()
-    assert {"gpt-4o-mini", "claude-haiku-4.5", "gemini-2.5-flash"} <= {p.model for p in prices}
-    mini = t.cloud_price("gpt-4o-mini")
-    assert (mini.input_per_m, mini.output_per_m, mini.batch_discount) == (0.15, 0.60, 0.5)
-    kinds = {p.kind for p in t.load_hardware_profiles()}
-    assert {"laptop", "workstation", "edge", "cloud_gpu"} <= kinds
-    assert t.hardware_profile("laptop").price_usd == 1500
-    assert t.electricity_price("US blended") == 0.15
+    assert [p.model for p in prices] == [r["model"] for r in _rows("cloud_prices.csv")]
+    for price, row in zip(prices, _rows("cloud_prices.csv")):
+        assert (price.input_per_m, price.output_per_m) == (float(row["input_per_m"]), float(row["output_per_m"]))
+        assert 0 <= price.batch_discount < 1
+        if price.cached_input_per_m is not None:
+            assert price.cached_input_per_m <= price.input_per_m  # a cache hit never costs more
+        assert t.cloud_price(price.model) == price  # found by its name
+    profiles = t.load_hardware_profiles()
+    assert [p.name for p in profiles] == [r["name"] for r in _rows("hardware_profiles.csv")]
+    for profile in profiles:
+        assert profile.idle_w <= profile.power_w and profile.memory_gb > 0 and profile.memory_bandwidth_gbs > 0
+        assert (profile.price_usd > 0) != (profile.rent_per_hour_usd > 0)  # bought or rented, not both
+        assert t.hardware_profile(profile.name) == profile
+    for row in _rows("electricity.csv"):
+        assert t.electricity_price(row["region"]) == float(row["usd_per_kwh"]) > 0
 
 
 def test_unknown_names_and_bad_files_say_what_to_do(tmp_path):
@@ -85,57 +98,59 @@ def test_busy_hours():
 
 
 def test_local_cost_per_month_parts():
-    cost = t.local_cost_per_month(
-        360_000, 57_600, prefill_tokens_per_s=200, decode_tokens_per_s=8,
-        hardware_price=1500, lifetime_years=3, power_watts=45, electricity_per_kwh=0.15,
-        maintenance_hours_per_month=1, hourly_rate=50, days_per_month=DAYS,
-    )
-    assert cost.hardware == pytest.approx(1500 / 36)              # 41.67
+    setup = t.LocalSetup(hardware_price=1500, lifetime_years=3, power_watts=45, electricity_per_kwh=0.15,
+                         maintenance_hours_per_month=1, hourly_rate=50, days_per_month=DAYS)
+    cost = t.local_cost_per_month(360_000, 57_600, prefill_tokens_per_s=200, decode_tokens_per_s=8, setup=setup)
+    assert cost.hardware == pytest.approx(1500 / (3 * 365) * 30)  # $1.37 a day for a 30-day month: 41.10
     assert cost.electricity == pytest.approx(0.045 * 2.5 * 0.15 * 30)  # 0.50625
     assert cost.maintenance == pytest.approx(50)
-    assert cost.total == pytest.approx(1500 / 36 + 0.50625 + 50)
+    assert cost.total == pytest.approx(1500 / (3 * 365) * 30 + 0.50625 + 50)
     assert cost.utilisation == pytest.approx(2.5 / 24)
     assert cost.per_million_tokens == pytest.approx(cost.total / (417_600 * 30) * 1e6)
 
 
 def test_local_cost_idle_power_and_rent():
     # idle 10 W all day, 100 W while busy 1 h: (10×24 + 90×1) Wh = 0.33 kWh × $0.20 × 30 = $1.98
-    cost = t.local_cost_per_month(0, 3600, prefill_tokens_per_s=100, decode_tokens_per_s=1, power_watts=100,
-                                  idle_watts=10, electricity_per_kwh=0.20, days_per_month=DAYS)
+    cost = t.local_cost_per_month(0, 3600, prefill_tokens_per_s=100, decode_tokens_per_s=1,
+                                  setup=t.LocalSetup(power_watts=100, idle_watts=10, electricity_per_kwh=0.20,
+                                                     days_per_month=DAYS))
     assert cost.electricity == pytest.approx(1.98)
     # a rented server at $2.50 per busy hour, 2 h a day: $150 a month, no hardware
-    rented = t.local_cost_per_month(0, 7200, prefill_tokens_per_s=100, decode_tokens_per_s=1, rent_per_hour=2.5,
-                                    days_per_month=DAYS)
+    rented = t.local_cost_per_month(0, 7200, prefill_tokens_per_s=100, decode_tokens_per_s=1,
+                                    setup=t.LocalSetup(rent_per_hour=2.5, days_per_month=DAYS))
     assert (rented.rent, rented.hardware, rented.total) == (pytest.approx(150), 0, pytest.approx(150))
     # kept up all day: $2.69 × 24 h × 30 days = $1,936.80, however few tokens it serves
-    always = t.local_cost_per_month(0, 7200, prefill_tokens_per_s=100, decode_tokens_per_s=1, rent_per_hour=2.69,
-                                    always_on=True, days_per_month=DAYS)
+    always = t.local_cost_per_month(0, 7200, prefill_tokens_per_s=100, decode_tokens_per_s=1,
+                                    setup=t.LocalSetup(rent_per_hour=2.69, always_on=True, days_per_month=DAYS))
     assert always.rent == pytest.approx(1936.8)
 
 
 def test_local_cost_too_much_work_for_one_machine():
     with pytest.raises(ValueError, match="machines=2"):
         t.local_cost_per_month(0, 30 * 3600, prefill_tokens_per_s=100, decode_tokens_per_s=1)
-    two = t.local_cost_per_month(0, 30 * 3600, prefill_tokens_per_s=100, decode_tokens_per_s=1, machines=2)
+    two = t.local_cost_per_month(0, 30 * 3600, prefill_tokens_per_s=100, decode_tokens_per_s=1,
+                                 setup=t.LocalSetup(machines=2))
     assert two.utilisation == pytest.approx(30 / 48)
 
 
 def test_local_cost_per_million_matches_the_worked_anchor():
     # electricity only: 45 W × $0.15/kWh = $0.00675 per hour / 28,800 tokens per hour = $0.234 per M
-    assert t.local_cost_per_million(tokens_per_s=8, utilisation=2 / 24, power_watts=45,
-                                    electricity_per_kwh=0.15) == pytest.approx(0.234375)
+    assert t.local_cost_per_million(tokens_per_s=8, utilisation=2 / 24,
+                                    setup=t.LocalSetup(power_watts=45, electricity_per_kwh=0.15)) == pytest.approx(0.234375)
     # + $1,500 over 3 years at 2 h/day: 1500 / (26,280 h / 12) = $0.685 per busy hour → ≈ $24.02 per M
-    full = t.local_cost_per_million(tokens_per_s=8, utilisation=2 / 24, hardware_price=1500, lifetime_years=3,
-                                    power_watts=45, electricity_per_kwh=0.15)
+    full = t.local_cost_per_million(tokens_per_s=8, utilisation=2 / 24,
+                                    setup=t.LocalSetup(hardware_price=1500, lifetime_years=3, power_watts=45,
+                                                       electricity_per_kwh=0.15))
     assert full == pytest.approx((0.00675 + 1500 / 2190) / 28_800 * 1e6)
     assert full == pytest.approx(24.0167, abs=1e-3)
-    assert t.local_cost_per_million(tokens_per_s=8, utilisation=0, hardware_price=1) == math.inf
+    assert t.local_cost_per_million(tokens_per_s=8, utilisation=0, setup=t.LocalSetup(hardware_price=1)) == math.inf
 
 
-def test_local_cost_for_profile_uses_its_columns():
+def test_local_setup_from_a_profile_uses_its_columns():
     laptop = t.hardware_profile("laptop")
-    cost = t.local_cost_for(laptop, 0, 3600 * 8, prefill_tokens_per_s=100, decode_tokens_per_s=8, days_per_month=DAYS)
-    assert cost.hardware == pytest.approx(laptop.price_usd / (laptop.lifetime_years * 12))
+    setup = t.LocalSetup.from_profile(laptop, days_per_month=DAYS)
+    cost = t.local_cost_per_month(0, 3600 * 8, prefill_tokens_per_s=100, decode_tokens_per_s=8, setup=setup)
+    assert cost.hardware == pytest.approx(laptop.price_usd / (laptop.lifetime_years * 365) * DAYS)
     assert cost.electricity == pytest.approx(laptop.power_w / 1000 * 1 * 0.15 * 30)
 
 
@@ -144,13 +159,15 @@ def test_local_cost_for_profile_uses_its_columns():
 def test_break_even_simple():
     # $1,095 over 3 years = $1 a day fixed; API $1 per M tokens; free electricity → 1M tokens a day
     tokens = t.break_even_tokens_per_day(input_price_per_m=1, output_price_per_m=1, prefill_tokens_per_s=1000,
-                                         decode_tokens_per_s=100, hardware_price=1095, lifetime_years=3)
+                                         decode_tokens_per_s=100,
+                                         setup=t.LocalSetup(hardware_price=1095, lifetime_years=3))
     assert tokens == pytest.approx(1_000_000)
 
 
 def test_break_even_costs_are_equal_there():
-    kwargs = dict(prefill_tokens_per_s=1000, decode_tokens_per_s=100, hardware_price=1095, lifetime_years=3,
-                  power_watts=100, electricity_per_kwh=0.15, maintenance_hours_per_month=0.5, hourly_rate=40)
+    kwargs = dict(prefill_tokens_per_s=1000, decode_tokens_per_s=100,
+                  setup=t.LocalSetup(hardware_price=1095, lifetime_years=3, power_watts=100, electricity_per_kwh=0.15,
+                                     maintenance_hours_per_month=0.5, hourly_rate=40))
     tokens = t.break_even_tokens_per_day(input_price_per_m=2.5, output_price_per_m=10, input_share=0.75, **kwargs)
     local = t.local_cost_per_month(0.75 * tokens, 0.25 * tokens, **kwargs)
     cloud = t.cloud_cost_per_month(0.75 * tokens, 0.25 * tokens, 2.5, 10)
@@ -160,14 +177,15 @@ def test_break_even_costs_are_equal_there():
 def test_break_even_with_an_always_on_rented_server():
     # $2.50/h all day = $60 a day fixed; API $10 per M tokens → 6M tokens a day
     tokens = t.break_even_tokens_per_day(input_price_per_m=10, output_price_per_m=10, prefill_tokens_per_s=10_000,
-                                         decode_tokens_per_s=1000, rent_per_hour=2.5, always_on=True)
+                                         decode_tokens_per_s=1000, setup=t.LocalSetup(rent_per_hour=2.5, always_on=True))
     assert tokens == pytest.approx(6_000_000)
 
 
 def test_break_even_never_when_local_tokens_cost_more():
     assert t.break_even_tokens_per_day(input_price_per_m=0.01, output_price_per_m=0.01, prefill_tokens_per_s=10,
-                                       decode_tokens_per_s=1, power_watts=500, electricity_per_kwh=0.4,
-                                       hardware_price=1000) == math.inf
+                                       decode_tokens_per_s=1,
+                                       setup=t.LocalSetup(power_watts=500, electricity_per_kwh=0.4,
+                                                          hardware_price=1000)) == math.inf
 
 
 def test_max_tokens_and_machines_needed():

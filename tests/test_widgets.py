@@ -4,7 +4,9 @@ import math
 
 import pytest
 
-from labkit import decision, widgets
+from labkit.course import widgets
+from labkit.quant import projection, report
+from labkit.tradeoffs import decision
 
 
 def control(explorer, description):
@@ -108,7 +110,7 @@ def test_decision_compute_scores_and_errors():
 
 
 def test_quant_explorer_on_a_measured_ladder(capsys):
-    from labkit import ladder
+    from labkit.quant import ladder
 
     rows = ladder.ladder("smollm2:135m", levels=("F16", "Q8_0", "Q2_K"), n_tokens=128, progress=False)
     explorer = widgets.QuantExplorer(rows, level="Q8_0")
@@ -121,14 +123,14 @@ def test_quant_explorer_on_a_measured_ladder(capsys):
     assert explorer.result["perplexity_change"] > 0
     assert "Q2_K:" in capsys.readouterr().out
     with pytest.raises(KeyError, match="was not measured"):
-        decision.quant_compute(rows, "Q4_K_M")
+        report.quant_compute(rows, "Q4_K_M")
 
 
 def test_projection_for_big_models():
-    rows = {(r["model"], r["level"]): r for r in decision.projection()}
+    rows = {(r["model"], r["level"]): r for r in projection.projection()}
     f16_7b, q4_70b = rows[("llama-2-7b", "F16")], rows[("llama-3.3-70b", "Q4_K_M")]
     assert 13.5 < f16_7b["need_gb"] < 17  # 6.74 B x 2 bytes + KV 2 GB + compute
     assert not f16_7b["fits"][8] and f16_7b["fits"][24]
     assert 40 < q4_70b["need_gb"] < 50 and q4_70b["fits"][80] and not q4_70b["fits"][24]
     assert rows[("llama-2-13b", "Q2_K")]["need_gb"] < rows[("llama-2-13b", "Q4_K_M")]["need_gb"]
-    decision.plot_projection(decision.projection())
+    projection.plot_projection(projection.projection())

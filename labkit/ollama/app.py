@@ -29,7 +29,17 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from labkit.ollama import chat, classroom, embed, manage, openai, options, store, wire
+from labkit.ollama import (
+    chat,
+    classroom,
+    create,
+    embed,
+    manage,
+    openai,
+    options,
+    store,
+    wire,
+)
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.scheduler import Scheduler
 
@@ -225,10 +235,10 @@ def create_app(bind_host: str | None = None, token: str | None = None) -> Starle
         Route("/api/show", guarded(manage.show), methods=["POST"]),
         Route("/api/pull", guarded(manage.pull), methods=["POST"]),
         Route("/api/push", guarded(manage.push), methods=["POST"]),
-        Route("/api/create", guarded(manage.create), methods=["POST"]),
+        Route("/api/create", guarded(create.create), methods=["POST"]),
         Route("/api/copy", guarded(manage.copy), methods=["POST"]),
         Route("/api/delete", guarded(manage.delete), methods=["DELETE"]),
-        Route("/api/blobs/{digest}", guarded(manage.blob), methods=["HEAD", "POST"]),
+        Route("/api/blobs/{digest}", guarded(create.blob), methods=["HEAD", "POST"]),
         Route("/v1/chat/completions", guarded(openai.chat_completions), methods=["POST"]),
         Route("/v1/completions", guarded(openai.completions), methods=["POST"]),
         Route("/v1/embeddings", guarded(openai.embeddings), methods=["POST"]),

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labkit.ollama import classroom, generation, options, templates, wire
+from labkit.ollama import classroom, generation, options, templates, toolcalls, wire
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.generation import Event, Facts
 from labkit.ollama.runner import Runner
@@ -83,9 +83,7 @@ async def generate(request: Request) -> Response:
     """POST /api/generate: complete a prompt (templated unless ``raw``)."""
     s = "GenerateRequest"
     data = await wire.read_json(request, s)
-    name = wire.get(data, "model", str, s, "")
-    if not name.strip():
-        raise OllamaError(404, "model '' not found")
+    name = wire.model_name(request, data, s, missing=(404, "model '' not found"))
     prompt = wire.get(data, "prompt", str, s, "")
     system = wire.get(data, "system", str, s)
     raw = wire.get(data, "raw", bool, s, False)
@@ -122,7 +120,7 @@ async def generate(request: Request) -> Response:
             messages = [{"role": "system", "content": system_text}] if system_text else []
             messages.append({"role": "user", "content": prompt})
             text = templates.render_chat(chat_template, messages, None, runner.bos_text, runner.eos_text)
-            tokens = runner.tokenize(text, add_bos=not context and not _starts_with(text, runner.bos_text))
+            tokens = runner.tokenize(text, add_bos=not context and not generation.starts_with_bos(text, runner.bos_text))
         tokens = [int(t) for t in context] + tokens
         return generation.fit_to_context(tokens, opts, runner.n_ctx)
 
@@ -131,15 +129,12 @@ async def generate(request: Request) -> Response:
     running = await generation.start(request.app.state.scheduler, req)
 
     def chunk(text: str, probs: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {"model": name, "created_at": wire.now(), "response": text, "done": False}
-        if probs:
-            out["logprobs"] = probs
-        return out
+        return wire.chunk(name, {"response": text}, done=False, logprobs=probs)
 
     def final(event: Event) -> dict[str, Any]:
         assert event.outcome is not None
-        note_usage(request, event)
-        out: dict[str, Any] = {"model": name, "created_at": wire.now(), "response": "", "done": True}
+        generation.note_usage(request, event)
+        out = wire.chunk(name, {"response": ""}, done=True)
         out.update(running.metrics(event.outcome))
         if not raw:
             out["context"] = event.outcome.tokens
@@ -148,10 +143,6 @@ async def generate(request: Request) -> Response:
     if streaming:
         return wire.stream(_ndjson(running.events, chunk, final))
     return await _collect(running.events, chunk, final, key="response")
-
-
-def _starts_with(text: str, bos: str) -> bool:
-    return bool(bos) and text.startswith(bos)
 
 
 # ---- /api/chat -----------------------------------------------------------------------------
@@ -179,9 +170,7 @@ async def chat(request: Request) -> Response:
     """POST /api/chat: answer a conversation, formatted with the model's chat template."""
     s = "ChatRequest"
     data = await wire.read_json(request, s)
-    name = wire.get(data, "model", str, s, "")
-    if not name.strip():
-        raise OllamaError(400, "model is required")
+    name = wire.model_name(request, data, s)
     messages = _messages(data)
     tools = wire.get(data, "tools", list, s, [])
     streaming = wire.get(data, "stream", bool, s, True)
@@ -201,27 +190,23 @@ async def chat(request: Request) -> Response:
         all_messages.insert(0, {"role": "system", "content": model.system})
 
     def build(runner: Runner, opts: dict[str, Any]) -> list[int]:
-        return chat_tokens(runner, info.template, all_messages, tools, opts)
+        return generation.chat_tokens(runner, info.template, all_messages, tools, opts)
 
     req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,
                                        client=classroom.client_of(request))
     running = await generation.start(request.app.state.scheduler, req)
-    events = running.events if not tools else split_tool_call_events(running.events)
+    events = running.events if not tools else toolcalls.split_events(running.events)
 
     def chunk(text: str, probs: Any, calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": text}
         if calls:
             message["tool_calls"] = calls
-        out: dict[str, Any] = {"model": name, "created_at": wire.now(), "message": message, "done": False}
-        if probs:
-            out["logprobs"] = probs
-        return out
+        return wire.chunk(name, {"message": message}, done=False, logprobs=probs)
 
     def final(event: Event) -> dict[str, Any]:
         assert event.outcome is not None
-        note_usage(request, event)
-        out: dict[str, Any] = {"model": name, "created_at": wire.now(),
-                               "message": {"role": "assistant", "content": ""}, "done": True}
+        generation.note_usage(request, event)
+        out = wire.chunk(name, {"message": {"role": "assistant", "content": ""}}, done=True)
         out.update(running.metrics(event.outcome))
         return out
 
@@ -230,76 +215,7 @@ async def chat(request: Request) -> Response:
     return await _collect(events, chunk, final, key="message")
 
 
-def chat_tokens(runner: Runner, template: str | None, messages: list[dict[str, Any]],
-                 tools: list[dict[str, Any]], opts: dict[str, Any]) -> list[int]:
-    """Render and tokenize; if too long, drop the oldest messages first, as Ollama does.
-
-    System messages and the latest message are always kept; what is still too
-    long after that is cut token by token (:func:`generation.fit_to_context`).
-    """
-    limit = generation.prompt_limit(opts, runner.n_ctx)
-    current = list(messages)
-
-    def tokens_of(msgs: list[dict[str, Any]]) -> list[int]:
-        text = templates.render_chat(template, msgs, tools or None, runner.bos_text, runner.eos_text)
-        return runner.tokenize(text, add_bos=not _starts_with(text, runner.bos_text))
-
-    tokens = tokens_of(current)
-    dropped = 0
-    while len(tokens) > limit:
-        droppable = [i for i, m in enumerate(current[:-1]) if m["role"] != "system"]
-        if not droppable:
-            break
-        del current[droppable[0]]
-        dropped += 1
-        tokens = tokens_of(current)
-    if dropped:
-        log.warning("truncating chat history: dropped %d oldest message(s) to fit num_ctx=%d", dropped, runner.n_ctx)
-    return generation.fit_to_context(tokens, opts, runner.n_ctx)
-
-
-async def split_tool_call_events(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-    """Hold back text from the first ``<tool_call>`` on; turn it into tool calls at the end."""
-    held = ""
-    calling = False
-    async for event in events:
-        if event.kind == "text" and not calling:
-            held += event.text
-            start = held.find(templates.TOOL_CALL_OPEN)
-            if start >= 0:
-                calling = True
-                if held[:start]:
-                    yield Event("text", held[:start])
-                held = held[start:]
-                continue
-            keep = _prefix_overlap(held, templates.TOOL_CALL_OPEN)
-            text, held = held[: len(held) - keep], held[len(held) - keep:]
-            if text:
-                yield Event("text", text, event.logprobs)
-        elif event.kind == "text":
-            held += event.text
-        else:
-            if event.kind == "done" and held:
-                content, calls = templates.split_tool_calls(held)
-                yield Event("tools", content, calls=calls)
-            yield event
-
-
-def _prefix_overlap(text: str, marker: str) -> int:
-    for n in range(min(len(marker) - 1, len(text)), 0, -1):
-        if text.endswith(marker[:n]):
-            return n
-    return 0
-
-
 # ---- writing the reply -----------------------------------------------------------------------
-
-def note_usage(request: Request, event: Event) -> None:
-    """Remember token counts for the access log line."""
-    assert event.outcome is not None
-    request.state.eval_count = event.outcome.eval_count
-    request.state.eval_duration = event.outcome.eval_duration
-
 
 async def _ndjson(events: AsyncIterator[Event], chunk: Any, final: Any) -> AsyncIterator[bytes]:
     """NDJSON lines; an error after the stream started becomes one ``{"error"}`` line."""

@@ -18,13 +18,16 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labkit.ollama import metadata, names, options, store
+from labkit.ollama import classroom, metadata, names, options, store, templates
 from labkit.ollama.errors import OllamaError, model_not_found
-from labkit.hardware import default_threads
 from labkit.ollama.runner import Job, LoadSettings, Outcome, Runner
 from labkit.ollama.scheduler import Lease, Scheduler
+from labkit.system.hardware import default_threads
+
+if TYPE_CHECKING:  # pragma: no cover - only for type hints
+    from starlette.requests import Request
 
 log = logging.getLogger("labkit.ollama")
 
@@ -90,7 +93,7 @@ def load_settings(info: Facts, opts: dict[str, Any], embedding: bool = False) ->
 def _grammar(spec: str) -> Any:
     from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
-    from labkit.logs import install
+    from labkit.system.logs import install
 
     install()  # a grammar llama.cpp cannot parse is reported through its log
     if spec == '"json"':
@@ -244,3 +247,67 @@ def prompt_limit(opts: dict[str, Any], n_ctx: int) -> int:
     """Largest prompt (tokens) that runs without truncation."""
     room = opts["num_predict"] if opts["num_predict"] > 0 else 256
     return max(1, n_ctx - min(room, n_ctx // 4) - 1)
+
+
+# ---- prompts, embeddings and usage shared by the routes ----------------------------------------
+
+def chat_tokens(runner: Runner, template: str | None, messages: list[dict[str, Any]],
+                 tools: list[dict[str, Any]], opts: dict[str, Any]) -> list[int]:
+    """Render and tokenize; if too long, drop the oldest messages first, as Ollama does.
+
+    System messages and the latest message are always kept; what is still too
+    long after that is cut token by token (:func:`fit_to_context`).
+    """
+    limit = prompt_limit(opts, runner.n_ctx)
+    current = list(messages)
+
+    def tokens_of(msgs: list[dict[str, Any]]) -> list[int]:
+        text = templates.render_chat(template, msgs, tools or None, runner.bos_text, runner.eos_text)
+        return runner.tokenize(text, add_bos=not starts_with_bos(text, runner.bos_text))
+
+    tokens = tokens_of(current)
+    dropped = 0
+    while len(tokens) > limit:
+        droppable = [i for i, m in enumerate(current[:-1]) if m["role"] != "system"]
+        if not droppable:
+            break
+        del current[droppable[0]]
+        dropped += 1
+        tokens = tokens_of(current)
+    if dropped:
+        log.warning("truncating chat history: dropped %d oldest message(s) to fit num_ctx=%d", dropped, runner.n_ctx)
+    return fit_to_context(tokens, opts, runner.n_ctx)
+
+
+async def run_embedding(request: Request, name: str, texts: list[str], raw_options: Any, keep_alive_raw: Any,
+                        normalize: bool, truncate: bool = True) -> tuple[list[list[float]], int, int]:
+    """Vectors, token count and load_duration (ns) for ``texts`` with model ``name``."""
+    request.state.model = name
+    model = find_model(name)
+    info = await model_facts(model)
+    opts = options.merge(raw_options, model.parameters)
+    keep_alive = options.keep_alive(keep_alive_raw)
+    settings = load_settings(info, opts, embedding=True)
+    scheduler = request.app.state.scheduler
+    lease = await scheduler.acquire(model, settings, keep_alive, classroom.client_of(request))
+    try:
+        if not texts:
+            return [], 0, lease.load_duration
+        loop = asyncio.get_running_loop()
+        vectors, count = await loop.run_in_executor(
+            executor, lease.runner.embed, texts, normalize, truncate)
+    finally:
+        scheduler.release(lease, keep_alive)
+    return vectors, count, lease.load_duration
+
+
+def starts_with_bos(text: str, bos: str) -> bool:
+    """Does a rendered prompt already begin with the model's BOS token text (so none is added)?"""
+    return bool(bos) and text.startswith(bos)
+
+
+def note_usage(request: Request, event: Event) -> None:
+    """Remember token counts for the access log line."""
+    assert event.outcome is not None
+    request.state.eval_count = event.outcome.eval_count
+    request.state.eval_duration = event.outcome.eval_duration

@@ -1,106 +1,30 @@
-"""Model management: ``/api/show``, ``/api/pull``, ``/api/create``, ``/api/copy``,
-``/api/delete`` and ``/api/blobs``.
+"""Model management: ``/api/show``, ``/api/pull``, ``/api/push``, ``/api/copy`` and ``/api/delete``.
 
 The kit's catalog plays the part of Ollama's library: ``pull`` checks the
 file that ships in a Python package (real byte counts, real sha256) instead
-of downloading it. ``create`` makes a new model from an existing one or from a
-GGUF file on this machine, optionally quantized with llama.cpp's quantizer.
-Long operations stream Ollama's ``{"status": ...}`` progress lines.
+of downloading it. Long operations stream Ollama's ``{"status": ...}`` progress
+lines (:mod:`labkit.ollama.progress`); making models is in :mod:`labkit.ollama.create`.
 Introduced in notebooks/02_ollama.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
-import os
-
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labkit.ollama import generation, metadata, names, options, store, templates, wire
+from labkit.ollama import generation, metadata, names, store, wire
 from labkit.ollama.errors import OllamaError
+from labkit.ollama.progress import hash_with_progress, run_with_progress
 
 log = logging.getLogger("labkit.ollama")
 
 Report = Callable[[dict[str, Any]], None]
-
-
-# ---- helpers ----------------------------------------------------------------------------------
-
-def _name_field(data: dict[str, Any], struct: str) -> str:
-    name = wire.get(data, "model", str, struct, "") or wire.get(data, "name", str, struct, "")
-    return name.strip()
-
-
-async def _progress(request: Request, work: Callable[[Report], None], streaming: bool) -> Response:
-    """Run ``work`` in a thread; stream its status lines, or return only the last one."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-
-    def report(status: dict[str, Any]) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, status)
-
-    def run() -> None:
-        try:
-            work(report)
-            report({"status": "success"})
-        except OllamaError as exc:
-            report({"error": exc.message, "_status": exc.status})
-        except Exception as exc:
-            log.exception("model operation failed")
-            report({"error": str(exc), "_status": 500})
-        finally:
-            loop.call_soon_threadsafe(queue.put_nowait, None)
-
-    loop.run_in_executor(generation.executor, run)
-
-    async def lines() -> AsyncIterator[dict[str, Any]]:
-        while (item := await queue.get()) is not None:
-            yield item
-
-    if streaming:
-        async def ndjson() -> AsyncIterator[bytes]:
-            async for item in lines():
-                item.pop("_status", None)
-                yield wire.line(item)
-
-        return wire.stream(ndjson())
-    last: dict[str, Any] = {}
-    async for item in lines():
-        last = item
-    if "error" in last:
-        return wire.error_reply(last.get("_status", 500), last["error"])
-    return wire.reply({"status": last.get("status", "success")})
-
-
-def _hash_with_progress(file: Path, status: str, report: Report, copy_to: Path | None = None) -> str:
-    """sha256 of ``file`` (copying it to ``copy_to`` on the way), reporting bytes done."""
-    digest = hashlib.sha256()
-    total = file.stat().st_size
-    done = 0
-    out = copy_to.open("wb") if copy_to else None
-    try:
-        with file.open("rb") as handle:
-            step = 0
-            while block := handle.read(1 << 20):
-                digest.update(block)
-                if out:
-                    out.write(block)
-                done += len(block)
-                step += 1
-                if step % 8 == 0 or done == total:
-                    report({"status": status, "total": total, "completed": done})
-    finally:
-        if out:
-            out.close()
-    return digest.hexdigest()
 
 
 # ---- /api/show ---------------------------------------------------------------------------------
@@ -140,10 +64,7 @@ async def show(request: Request) -> Response:
     """POST /api/show: details, parameters, template, model_info and capabilities."""
     s = "ShowRequest"
     data = await wire.read_json(request, s)
-    name = _name_field(data, s)
-    if not name:
-        raise OllamaError(400, "model is required")
-    request.state.model = name
+    name = wire.model_name(request, data, s)
     try:
         short = names.parse(name).short
     except names.InvalidName:
@@ -182,10 +103,7 @@ async def pull(request: Request) -> Response:
     """POST /api/pull: "download" a catalog model (check its packaged file) with progress."""
     s = "PullRequest"
     data = await wire.read_json(request, s)
-    name = _name_field(data, s)
-    if not name:
-        raise OllamaError(400, "model is required")
-    request.state.model = name
+    name = wire.model_name(request, data, s)
     if not names.is_valid(name):
         raise OllamaError(400, "invalid model name")
     streaming = wire.get(data, "stream", bool, s, True)
@@ -202,14 +120,14 @@ async def pull(request: Request) -> Response:
         digest = f"sha256:{info.sha256}"
         status = f"pulling {info.sha256[:12]}"
         report({"status": status, "digest": digest, "total": info.size})
-        got = _hash_with_progress(file, status, lambda r: report({**r, "digest": digest}))
+        got = hash_with_progress(file, status, lambda r: report({**r, "digest": digest}))
         report({"status": "verifying sha256 digest"})
         if got != info.sha256:
             raise OllamaError(500, f"digest mismatch, file must be downloaded again: want {digest}, got sha256:{got}")
         report({"status": "writing manifest"})
         store.mark_pulled(catalog_name)
 
-    return await _progress(request, work, streaming)
+    return await run_with_progress(request, work, streaming)
 
 
 async def push(request: Request) -> Response:
@@ -217,168 +135,7 @@ async def push(request: Request) -> Response:
     raise OllamaError(400, "push is not supported: this server works offline and has no registry")
 
 
-# ---- /api/create --------------------------------------------------------------------------------
-
-_QUANT_TYPES = {
-    "q4_0": "Q4_0", "q4_1": "Q4_1", "q5_0": "Q5_0", "q5_1": "Q5_1", "q8_0": "Q8_0",
-    "q2_k": "Q2_K", "q3_k_s": "Q3_K_S", "q3_k_m": "Q3_K_M", "q3_k_l": "Q3_K_L",
-    "q4_k_s": "Q4_K_S", "q4_k_m": "Q4_K_M", "q5_k_s": "Q5_K_S", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K",
-}
-_FULL_PRECISION = {"F16", "F32", "BF16", "ALL_F32"}
-
-
-def _looks_like_path(text: str) -> bool:
-    """``from`` names a file (not a model such as ``me/pirate:v2``)."""
-    return text.startswith(("/", "./", "../", "~")) or text.lower().endswith(".gguf") or Path(text).is_file()
-
-
-def _gguf_facts(file: Path) -> dict[str, Any]:
-    from labkit import models
-
-    try:
-        return models.read_gguf_facts(file)
-    except ValueError as exc:
-        raise OllamaError(400, str(exc)) from None
-
-
-def _quantize(source: Path, kind: str, report: Report) -> Path:
-    """Quantize an F16/F32 GGUF with llama.cpp into a new blob; returns the blob path."""
-    from labkit.llamacpp import quantize
-
-    partial = store.blobs_dir() / f"quantize-{os.getpid()}-{id(report)}.partial"
-    report({"status": f"quantizing F16 model to {_QUANT_TYPES[kind]}", "total": source.stat().st_size, "completed": 0})
-    try:
-        quantize(source, partial, _QUANT_TYPES[kind])
-    except RuntimeError:
-        raise OllamaError(500, f"llama.cpp could not quantize {source.name} to {_QUANT_TYPES[kind]}") from None
-    report({"status": f"quantizing F16 model to {_QUANT_TYPES[kind]}", "total": source.stat().st_size,
-            "completed": source.stat().st_size})
-    return _store_blob(partial, report)
-
-
-def _store_blob(file: Path, report: Report, copy_from: Path | None = None) -> Path:
-    """Move (or copy from ``copy_from``) a file into the blob store under its sha256."""
-    if copy_from is not None:
-        digest = _hash_with_progress(copy_from, "copying file", report, copy_to=file)
-    else:
-        digest = _hash_with_progress(file, "hashing layer", lambda status: None)
-    target = store.blobs_dir() / f"sha256-{digest}"
-    if target.exists():
-        file.unlink(missing_ok=True)
-        report({"status": f"using existing layer sha256:{digest}"})
-    else:
-        file.replace(target)
-        report({"status": f"writing layer sha256:{digest}"})
-    return target
-
-
-async def create(request: Request) -> Response:
-    """POST /api/create: a new model from ``from`` (model or GGUF path) or uploaded ``files``."""
-    s = "CreateRequest"
-    data = await wire.read_json(request, s)
-    name = _name_field(data, s)
-    if not name:
-        raise OllamaError(400, "model is required")
-    request.state.model = name
-    try:
-        target = names.parse(name)
-    except names.InvalidName:
-        raise OllamaError(400, "invalid model name") from None
-    source = wire.get(data, "from", str, s, "")
-    files = wire.get(data, "files", dict, s, {})
-    if not source and not files:
-        raise OllamaError(400, "neither 'from' or 'files' was specified")
-    template = wire.get(data, "template", str, s)
-    if template and templates.is_go_template(template):
-        raise OllamaError(400, "this server renders Jinja2 chat templates (like a GGUF's tokenizer.chat_template), "
-                               "not Ollama's Go templates")
-    system = wire.get(data, "system", str, s)
-    license_ = data.get("license")
-    if isinstance(license_, list):
-        license_ = "\n".join(str(x) for x in license_)
-    parameters = wire.get(data, "parameters", dict, s, {})
-    try:
-        checked = options.check(parameters)
-    except OllamaError as exc:
-        raise OllamaError(400, exc.message) from None
-    messages = wire.get(data, "messages", list, s, [])
-    quantize = (wire.get(data, "quantize", str, s, "") or "").lower()
-    if quantize and quantize not in _QUANT_TYPES:
-        raise OllamaError(400, f"unsupported quantization type {data['quantize']}; use one of "
-                               + ", ".join(_QUANT_TYPES.values()))
-    streaming = wire.get(data, "stream", bool, s, True)
-
-    base: store.Model | None = None
-    source_file: Path | None = None
-    if source and not _looks_like_path(source):
-        base = store.find(source) if names.is_valid(source) else None
-        if base is None:
-            raise OllamaError(404, f'model "{source}" not found')
-    elif source:
-        source_file = Path(source).expanduser()
-        if not source_file.is_file():
-            raise OllamaError(400, f"no GGUF file at {source_file}")
-    else:
-        gguf_digest = next((d for f, d in files.items() if str(f).lower().endswith(".gguf")), None)
-        if not isinstance(gguf_digest, str):
-            raise OllamaError(400, "files must name a .gguf file and its blob digest (sha256:...)")
-        try:
-            source_file = store.blob_path(gguf_digest)
-        except ValueError:
-            raise OllamaError(400, f"invalid digest {gguf_digest!r}") from None
-        if not source_file.exists():
-            raise OllamaError(400, f"blob {gguf_digest} not found: upload it first with POST /api/blobs/{gguf_digest}")
-
-    def work(report: Report) -> None:
-        from labkit import models
-
-        report({"status": "reading model metadata"})
-        catalog = base.catalog if base else None
-        file: str | None = base.file if base else None
-        parent = base.name.short if base else ""
-        if source_file is not None:
-            report({"status": "parsing GGUF"})
-            _gguf_facts(source_file)  # refuses non-GGUF and damaged files with a clear message
-            if source_file.parent == store.blobs_dir():
-                file = str(source_file)
-            else:
-                partial = store.blobs_dir() / f"copy-{os.getpid()}-{id(report)}.partial"
-                file = str(_store_blob(partial, report, copy_from=source_file))
-            catalog = None
-        if quantize:
-            current = _gguf_facts(Path(file) if file else models.path(catalog)).get("quantization", "")  # type: ignore[arg-type]
-            if current.upper() in _FULL_PRECISION:
-                f16 = Path(file) if file else models.path(catalog)  # type: ignore[arg-type]
-            elif catalog:
-                report({"status": f"converting {catalog} to F16 (labkit.models.f16_path)"})
-                f16 = models.f16_path(catalog)
-            else:
-                raise OllamaError(400, "quantization is only supported for F16 and F32 models")
-            file = str(_quantize(f16, quantize, report))
-            catalog = None
-        weights = Path(file) if file else models.path(catalog)  # type: ignore[arg-type]
-        facts = _gguf_facts(weights)
-        if base is not None and not source_file and not quantize:
-            report({"status": f"using existing layer sha256:{base.digest}"})
-        merged = dict(base.parameters) if base else {}
-        merged.update(checked)
-        model = store.Model(
-            name=target, catalog=catalog, file=file,
-            details=store.details_for(facts["architecture"], facts["parameters"], facts["quantization"], parent),
-            size=weights.stat().st_size, digest="", modified_at=store.now_iso(), parameters=merged,
-            system=system if system is not None else (base.system if base else None),
-            template=template or (base.template if base else None),
-            license=license_ or (base.license if base else None),
-            messages=messages or (base.messages if base else []),
-            context_length=facts["context_length"], parameter_count=facts["parameters"],
-        )
-        report({"status": "writing manifest"})
-        store.save(model)
-
-    return await _progress(request, work, streaming)
-
-
-# ---- /api/copy, /api/delete, /api/blobs -----------------------------------------------------------
+# ---- /api/copy, /api/delete -----------------------------------------------------------
 
 async def copy(request: Request) -> Response:
     """POST /api/copy: the same model under a second name."""
@@ -396,8 +153,6 @@ async def copy(request: Request) -> Response:
         raise OllamaError(404, f'model "{src}" not found')
     model.name = names.parse(dst)
     model.modified_at = store.now_iso()
-    if not model.details.get("parent_model"):
-        model.details = {**model.details}
     await asyncio.to_thread(store.save, model)
     return Response(status_code=200)
 
@@ -406,8 +161,7 @@ async def delete(request: Request) -> Response:
     """DELETE /api/delete: remove a model (a catalog model is hidden until pulled again)."""
     s = "DeleteRequest"
     data = await wire.read_json(request, s)
-    name = _name_field(data, s)
-    request.state.model = name
+    name = wire.model_name(request, data, s, required=False)
     if not names.is_valid(name):
         raise OllamaError(400, f'name "{name}" is invalid')
     model = store.find(name)
@@ -416,30 +170,3 @@ async def delete(request: Request) -> Response:
     await request.app.state.scheduler.unload_model(model)
     await asyncio.to_thread(store.delete, model)
     return Response(status_code=200)
-
-
-async def blob(request: Request) -> Response:
-    """HEAD/POST /api/blobs/sha256:<hex>: check for, or upload, a file by its digest."""
-    digest = request.path_params["digest"]
-    try:
-        path = store.blob_path(digest)
-    except ValueError:
-        raise OllamaError(400, f"invalid digest format: {digest!r}") from None
-    if request.method == "HEAD":
-        return Response(status_code=200 if path.exists() else 404)
-    if path.exists():
-        return Response(status_code=200)
-    partial = path.with_name(path.name + ".partial")
-    sha = hashlib.sha256()
-    with partial.open("wb") as out:
-        async for block in request.stream():
-            sha.update(block)
-            await asyncio.to_thread(out.write, block)
-    if f"sha256:{sha.hexdigest()}" != digest.replace("sha256-", "sha256:").lower():
-        partial.unlink(missing_ok=True)
-        raise OllamaError(400, "digest mismatch")
-    partial.replace(path)
-    uploads = store.root() / "uploads"
-    uploads.mkdir(exist_ok=True)
-    (uploads / path.name).touch()
-    return Response(status_code=201)

@@ -1,51 +1,23 @@
-"""What a model's GGUF file says about itself: metadata, template, capabilities.
+"""What a model's GGUF file says about itself, as ``/api/show`` reports it: metadata,
+template, capabilities.
 
-Read with gguf-py (never a parser of our own) and cached per file, so
-``/api/show`` and the capability checks of every request stay cheap.
+The file is read by :mod:`labkit.models.gguf` (llama.cpp's vocabulary-only load for the
+scalar keys, gguf-py for the token tables of a verbose ``/api/show``), cached per file,
+so ``/api/show`` and the capability checks of every request stay cheap.
 Introduced in notebooks/02_ollama.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from labkit.models import gguf
 from labkit.ollama import templates
 from labkit.ollama.store import Model
 
 # Keys Ollama leaves out of model_info (they have their own fields in /api/show).
 _HIDDEN = {"general.name", "tokenizer.chat_template"}
-
-
-@lru_cache(maxsize=32)
-def _read(path: str, mtime_ns: int) -> dict[str, Any]:
-    """Scalar metadata through llama.cpp's vocabulary-only load (a tenth of a second)."""
-    from labkit.llamacpp import load
-
-    llm = load(path, vocab_only=True)
-    try:
-        return {key: _typed(value) for key, value in llm.metadata.items()}
-    finally:
-        llm.close()
-
-
-@lru_cache(maxsize=4)
-def _read_all(path: str, mtime_ns: int) -> dict[str, Any]:
-    """Every key, arrays included, through gguf-py (seconds for a 49k-token vocabulary)."""
-    from gguf import GGUFReader
-
-    reader = GGUFReader(Path(path))
-    out: dict[str, Any] = {}
-    for key, field in reader.fields.items():
-        if key.startswith("GGUF."):
-            continue
-        try:
-            value = field.contents()
-        except Exception:  # an exotic type gguf-py cannot turn into Python: skip it
-            continue
-        out[key] = value.tolist() if hasattr(value, "tolist") else value
-    return out
 
 
 def _typed(value: str) -> Any:
@@ -65,8 +37,9 @@ def gguf_metadata(path: Path, full: bool = False) -> dict[str, Any]:
 
     Without ``full`` only scalar values (fast); with it also the token tables.
     """
-    stamp = path.stat().st_mtime_ns
-    return _read_all(str(path), stamp) if full else _read(str(path), stamp)
+    if full:
+        return gguf.all_fields(path)
+    return {key: _typed(value) for key, value in gguf.metadata(path).items() if not key.startswith("labkit.")}
 
 
 def model_info(model: Model, verbose: bool = False) -> dict[str, Any]:

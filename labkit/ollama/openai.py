@@ -19,11 +19,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from labkit.ollama import chat as chat_routes
-from labkit.ollama import embed as embed_routes
-from labkit.ollama import classroom, generation, options, store, templates
+from labkit.ollama import classroom, generation, options, store, templates, toolcalls
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.runner import Runner
+from labkit.ollama.streaming import l2_normalise
 
 _ERROR_TYPES = {400: "invalid_request_error", 404: "not_found_error"}
 
@@ -176,12 +175,12 @@ async def _chat_completions(request: Request) -> Response:
             all_messages.insert(0, {"role": "system", "content": model.system})
 
         def build(runner: Runner, opts: dict[str, Any]) -> list[int]:
-            return chat_routes.chat_tokens(runner, info.template, all_messages, tools, opts)
+            return generation.chat_tokens(runner, info.template, all_messages, tools, opts)
 
         return build
 
     running, name = await _start(request, data, factory)
-    events = chat_routes.split_tool_call_events(running.events) if tools else running.events
+    events = toolcalls.split_events(running.events) if tools else running.events
     ident, created = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time())
     base = {"id": ident, "created": created, "model": name, "system_fingerprint": "fp_ollama"}
 
@@ -203,7 +202,7 @@ async def _chat_completions(request: Request) -> Response:
                            "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
                 elif event.kind == "done":
                     assert event.outcome is not None
-                    chat_routes.note_usage(request, event)
+                    generation.note_usage(request, event)
                     reason = "tool_calls" if called else event.outcome.done_reason
                     yield {**base, "object": "chat.completion.chunk",
                            "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
@@ -226,7 +225,7 @@ async def _chat_completions(request: Request) -> Response:
             raise OllamaError(500, event.error)
         else:
             assert event.outcome is not None
-            chat_routes.note_usage(request, event)
+            generation.note_usage(request, event)
             message: dict[str, Any] = {"role": "assistant", "content": "".join(parts)}
             if calls:
                 message["tool_calls"] = openai_calls(calls)
@@ -273,7 +272,7 @@ async def _completions(request: Request) -> Response:
                     yield {**base, "choices": [{"index": 0, "text": event.text, "finish_reason": None}]}
                 elif event.kind == "done":
                     assert event.outcome is not None
-                    chat_routes.note_usage(request, event)
+                    generation.note_usage(request, event)
                     yield {**base, "choices": [{"index": 0, "text": "", "finish_reason": event.outcome.done_reason}]}
                     if include_usage:
                         yield {**base, "choices": [], "usage": _usage(event.outcome)}
@@ -289,7 +288,7 @@ async def _completions(request: Request) -> Response:
             raise OllamaError(500, event.error)
         else:
             assert event.outcome is not None
-            chat_routes.note_usage(request, event)
+            generation.note_usage(request, event)
             return JSONResponse({**base, "choices": [{"index": 0, "text": "".join(parts),
                                                       "finish_reason": event.outcome.done_reason}],
                                  "usage": _usage(event.outcome)})
@@ -310,10 +309,10 @@ async def _embeddings(request: Request) -> Response:
         texts = list(raw)
     else:
         raise OllamaError(400, "invalid input type: give a string or a list of strings")
-    vectors, count, _ = await embed_routes.run_embedding(request, name, texts, None, None, True)
+    vectors, count, _ = await generation.run_embedding(request, name, texts, None, None, True)
     dims = data.get("dimensions")
     if isinstance(dims, int) and dims > 0:
-        vectors = [embed_routes.renormalise(v[:dims]) for v in vectors]
+        vectors = [l2_normalise(v[:dims]) for v in vectors]
     return JSONResponse({"object": "list", "model": name,
                          "data": [{"object": "embedding", "embedding": v, "index": i} for i, v in enumerate(vectors)],
                          "usage": {"prompt_tokens": count, "total_tokens": count}})
@@ -323,7 +322,7 @@ def _model_entry(model: store.Model) -> dict[str, Any]:
     from datetime import datetime
 
     created = int(datetime.fromisoformat(model.modified_at).timestamp())
-    owner = model.name.namespace if model.name.namespace != "library" else "library"
+    owner = model.name.namespace
     return {"id": model.name.short, "object": "model", "created": created, "owned_by": owner}
 
 

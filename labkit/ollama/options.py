@@ -53,9 +53,6 @@ _STRINGS = {"stop"}
 _LEGACY = {"mirostat", "mirostat_eta", "mirostat_tau", "tfs_z", "penalize_newline", "numa",
            "low_vram", "f16_kv", "logits_all", "vocab_only", "use_mlock", "embedding_only"}
 
-# Options that change how the model is loaded (a different value means a reload).
-LOAD_KEYS = ("num_ctx", "num_batch", "num_thread", "num_gpu")
-
 
 def check(raw: Any) -> dict[str, Any]:
     """Validate one ``options`` map; return only the known, non-null keys.

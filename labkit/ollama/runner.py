@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labkit.ollama.streaming import find_first, held_back, l2_normalise
+
 log = logging.getLogger("labkit.ollama")
 
 # A generation keeps the model for at least this many tokens before it lets a waiting request run.
@@ -87,7 +89,7 @@ class Runner:
     def __init__(self, settings: LoadSettings) -> None:
         import llama_cpp
 
-        from labkit.llamacpp import load
+        from labkit.engines.llamacpp import load
 
         self.settings = settings
         started = time.perf_counter()
@@ -179,13 +181,13 @@ class Runner:
                 text = p.decoder.decode(self.piece(token))
                 if stops:
                     p.held += text
-                    cut = _find_stop(p.held, stops)
+                    cut = find_first(p.held, stops)
                     if cut is not None:
                         if p.held[:cut]:
                             emit(p.held[:cut], probs)
                         reason = "stop"
                         break
-                    keep = _partial_stop(p.held, stops)
+                    keep = held_back(p.held, stops)
                     text, p.held = p.held[: len(p.held) - keep], p.held[len(p.held) - keep:]
                 if text or probs:
                     emit(text, probs)
@@ -244,7 +246,7 @@ class Runner:
 
             raise OllamaError(400, "the input length exceeds the context length")
         vectors = [self.llm.embed(t, normalize=False, truncate=True) for t in texts]
-        out = [_l2_normalise(v) if normalize else [float(x) for x in v] for v in vectors]
+        out = [l2_normalise(v) if normalize else [float(x) for x in v] for v in vectors]
         return out, sum(min(c, limit) for c in counts)
 
     def close(self) -> None:
@@ -256,25 +258,3 @@ def _has_pooling(path: str) -> bool:
     from labkit.ollama.metadata import gguf_metadata
 
     return any(key.endswith(".pooling_type") for key in gguf_metadata(Path(path)))
-
-
-def _l2_normalise(vector: list[float]) -> list[float]:
-    norm = math.sqrt(sum(x * x for x in vector))
-    return [float(x) / norm for x in vector] if norm > 0 else [float(x) for x in vector]
-
-
-def _find_stop(text: str, stops: list[str]) -> int | None:
-    """Index where the earliest stop string starts in ``text``, or None."""
-    found = [text.find(s) for s in stops if s in text]
-    return min(found) if found else None
-
-
-def _partial_stop(text: str, stops: list[str]) -> int:
-    """Length of the longest tail of ``text`` that could begin a stop string."""
-    best = 0
-    for s in stops:
-        for n in range(min(len(s) - 1, len(text)), 0, -1):
-            if text.endswith(s[:n]):
-                best = max(best, n)
-                break
-    return best

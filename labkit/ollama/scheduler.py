@@ -29,9 +29,11 @@ takes turns too:
    its turn comes it restores its KV cache and goes on where it stopped (no
    prompt is evaluated twice; only a repetition penalty's memory restarts).
 
-So a short request waits at most about one slice of every request ahead of it,
-never for a whole long answer. Nobody waiting: no pauses, no cost. Output in
-``format`` JSON mode never pauses (a grammar's state cannot be saved).
+So a short request waits for about one slice of each generation ahead of it rather
+than for a whole long answer, with two exceptions: a prompt is processed in one go
+(prefill is not sliced), and output in ``format`` JSON mode never pauses (a grammar's
+state cannot be saved), so those run to the end once started. Nobody waiting: no
+pauses, no cost.
 
 Introduced in notebooks/02_ollama.
 """

@@ -11,50 +11,20 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.engines.ollama_host import DEFAULT_HOST, base_url, parse_host
 from labkit.ollama import classroom
 from labkit.ollama.options import env_str
+from labkit.system.ports import free_port, port_is_free
 
 log = logging.getLogger("labkit.ollama")
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 11434
 COURSE_MODEL = "smollm2:135m"
-
-
-def parse_host(value: str | None) -> tuple[str, str, int]:
-    """Read OLLAMA_HOST as Ollama does: ``host``, ``host:port``, ``:port``, ``[v6]:port``, scheme optional."""
-    text = (value or "").strip().strip("\"'").strip()
-    scheme, default_port = "http", DEFAULT_PORT
-    if "://" in text:
-        scheme, text = text.split("://", 1)
-        default_port = 443 if scheme == "https" else 80
-    text = text.split("/", 1)[0]
-    host, port = text, default_port
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest.startswith(":") and rest[1:].isdigit():
-            port = int(rest[1:])
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
-        if port_text.isdigit():
-            port = int(port_text)
-    return scheme, host or DEFAULT_HOST, port
-
-
-def base_url(host: str, port: int, scheme: str = "http") -> str:
-    """URL a client uses; 0.0.0.0 (listen everywhere) is reached at 127.0.0.1."""
-    if host in ("0.0.0.0", "::", ""):
-        host = DEFAULT_HOST
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{scheme}://{host}:{port}"
 
 
 class _CurrentStderr(logging.StreamHandler):
@@ -127,22 +97,6 @@ class BackgroundServer:
         """Ask uvicorn to finish and wait for the thread."""
         self.server.should_exit = True
         self.thread.join(timeout)
-
-
-def free_port(host: str = DEFAULT_HOST) -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def start_background(host: str = DEFAULT_HOST, port: int | None = None, log_level: int = logging.WARNING,

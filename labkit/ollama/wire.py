@@ -58,6 +58,28 @@ def get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], struct: s
     return value
 
 
+def model_name(request: Request, data: dict[str, Any], struct: str, *, required: bool = True,
+               missing: tuple[int, str] = (400, "model is required")) -> str:
+    """The request's model name (``model``, or the older ``name``), remembered for the access log.
+
+    An empty name is answered with ``missing`` (Ollama says 404 "model '' not found" for
+    ``/api/generate`` and 400 "model is required" elsewhere) unless ``required`` is False.
+    """
+    name = (get(data, "model", str, struct, "") or get(data, "name", str, struct, "")).strip()
+    if required and not name:
+        raise OllamaError(*missing)
+    request.state.model = name
+    return name
+
+
+def chunk(model: str, body: dict[str, Any], *, done: bool, logprobs: Any = None) -> dict[str, Any]:
+    """One reply object of ``/api/generate`` or ``/api/chat``: model, time, the body, ``done``."""
+    out: dict[str, Any] = {"model": model, "created_at": now(), **body, "done": done}
+    if logprobs:
+        out["logprobs"] = logprobs
+    return out
+
+
 def now() -> str:
     """RFC 3339 UTC timestamp with a Z, as Ollama writes ``created_at``."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import httpx
 import pytest
 
 from labkit.cli import course_dir
-from labkit.ollama.server import free_port
+from labkit.system.ports import free_port, wait_for_http
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,9 +47,9 @@ class Lab:
     ollama_url: str
     log: Path
 
-    def api(self, path: str, method: str = "GET") -> httpx.Response:
+    def api(self, path: str, method: str = "GET", json: dict | None = None) -> httpx.Response:
         return httpx.request(method, f"{self.url}{path}", headers={"Authorization": f"token {self.token}"},
-                             timeout=10)
+                             json=json, timeout=30)
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -99,16 +98,11 @@ def lab(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     running = Lab(url=f"http://127.0.0.1:{lab_port}", token=TOKEN, ollama_url=f"http://127.0.0.1:{ollama_port}",
                   log=log)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if running.api("/api/status").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"`labkit lab` did not come up:\n{running.log_tail()}")
-            time.sleep(0.5)
+        try:
+            wait_for_http(f"{running.url}/api/status", process=process, timeout=120,
+                          headers={"Authorization": f"token {TOKEN}"})
+        except RuntimeError as err:
+            pytest.fail(f"`labkit lab` did not come up ({err}):\n{running.log_tail()}")
         yield running
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -118,7 +112,8 @@ def lab(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
     changed = [path.name for path, data in course.items() if not path.exists() or path.read_bytes() != data]
-    assert changed == [], f"the browser tests wrote to the course files: {changed}"
+    added = [path.name for path in course_dir().iterdir() if path.is_file() and path not in course]
+    assert changed == [] and added == [], f"the browser tests left the course changed: {changed + added}"
 
 
 @pytest.fixture(scope="module")

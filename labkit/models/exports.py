@@ -9,14 +9,24 @@
   folder, so ``HuggingFacePipeline.from_model_id`` can load it offline
   (notebooks/04_huggingface).
 
-Callers normally use :func:`labkit.models.f16_path` and
-:func:`labkit.models.hf_dir`, which cache the results.
+:func:`f16_path` and :func:`hf_dir` (``labkit.models.f16_path(name)``) make them once
+and keep them in the store, keyed by the source file's hash.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import re
+import shutil
+import tempfile
 from pathlib import Path
+
+from labkit.models.catalog import ModelInfo
+from labkit.models.files import building, is_verified, sha256, store_root
+from labkit.models.locate import path
+from labkit.models.registry import info
+from labkit.system import jsonfile
 
 
 def dequantize_to_f16(source: Path, target: Path, progress: bool = True) -> Path:
@@ -30,7 +40,9 @@ def dequantize_to_f16(source: Path, target: Path, progress: bool = True) -> Path
     import numpy as np
     from tqdm.auto import tqdm
 
-    reader = gguf.GGUFReader(source)
+    from labkit.models.gguf import reader as gguf_reader
+
+    reader = gguf_reader(source)
     arch = reader.fields[gguf.Keys.General.ARCHITECTURE].contents()
     writer = gguf.GGUFWriter(target, arch=arch, endianess=reader.endianess)
 
@@ -77,7 +89,7 @@ def export_hf_folder(source: Path, target: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from labkit.logs import quiet_transformers
+    from labkit.system.logs import quiet_transformers
 
     quiet_transformers()
     folder, file_name = str(source.parent), source.name
@@ -95,3 +107,66 @@ def export_hf_folder(source: Path, target: Path) -> Path:
     fresh.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
+
+
+def _derived_dir(entry: ModelInfo) -> Path:
+    """Derived files are keyed by the source hash: a new source means new exports."""
+    safe = re.sub(r"[^a-z0-9._-]", "-", entry.name)
+    folder = store_root() / "derived" / f"{safe}-{entry.sha256[:16]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def f16_path(name: str) -> Path:
+    """An F16 GGUF of ``name``: the shipped file dequantized with gguf-py.
+
+    Metadata is kept, so llama.cpp loads it like the original. It is the
+    starting point of the quantization ladder (notebooks/03_llamacpp). Note:
+    for a model shipped already quantized, this F16 file carries that
+    quantization's error; expanding does not bring precision back.
+    """
+    source = path(name)
+    entry = info(name)
+    target = _derived_dir(entry) / (Path(entry.file_name).stem.split(".")[0] + ".F16.gguf")
+    stamp_file = target.with_name(target.name + ".json")
+    with building(target):
+        stamp = jsonfile.read(stamp_file)
+        if stamp and is_verified(target, stamp["sha256"], stamp["size"]):
+            return target
+        partial = target.with_name(target.name + ".partial")
+        dequantize_to_f16(source, partial)
+        partial.replace(target)
+        jsonfile.write(stamp_file, {"sha256": sha256(target), "size": target.stat().st_size,
+                                    "source_sha256": entry.sha256})
+        return target
+
+
+HF_EXPORT_VERSION = 2  # bump when export_hf_folder changes, so cached folders are rebuilt
+
+
+def hf_dir(name: str) -> Path:
+    """A Hugging Face model folder (config, tokenizer, safetensors) for ``name``.
+
+    Exported once through transformers' GGUF loader and cached, so that
+    ``HuggingFacePipeline.from_model_id(model_id=str(hf_dir(name)))`` works
+    offline (notebooks/04_huggingface).
+    """
+    source = path(name)
+    entry = info(name)
+    target = _derived_dir(entry) / "hf"
+    done = target / "labkit-export.json"
+    stamp = {"source_sha256": entry.sha256, "model": entry.name, "export_version": HF_EXPORT_VERSION}
+    with building(target):
+        if done.exists() and json.loads(done.read_text()) == stamp:
+            return target
+        partial = Path(tempfile.mkdtemp(prefix="hf-", dir=target.parent))
+        try:
+            export_hf_folder(source, partial)
+            (partial / "labkit-export.json").write_text(json.dumps(stamp, indent=2))
+            if target.exists():
+                shutil.rmtree(target)
+            partial.replace(target)
+        finally:
+            if partial.exists():
+                shutil.rmtree(partial, ignore_errors=True)
+        return target

@@ -12,8 +12,8 @@ Why a separate process, for the kit:
 The function is named as ``"module:function"``; its keyword arguments and its
 return value travel as pickles through two temporary files, so its own prints
 go to the captured output and never get mixed with the result. Used by
-``labkit doctor`` (:mod:`labkit.health`), :mod:`labkit.bench`,
-:mod:`labkit.ladder` and :mod:`labkit.memory`; introduced in notebooks/00_start_here.
+``labkit doctor`` (:mod:`labkit.course.doctor`), :mod:`labkit.measure.bench`,
+:mod:`labkit.quant.ladder` and :mod:`labkit.measure.memory`; introduced in notebooks/00_start_here.
 """
 
 from __future__ import annotations
@@ -73,11 +73,11 @@ def run(target: str, /, *, timeout: float = 600, env: dict[str, str] | None = No
         request, reply = Path(tmp) / "request.pickle", Path(tmp) / "reply.pickle"
         request.write_bytes(pickle.dumps((target, kwargs)))
         # The package's own folder goes first on the path, so a source checkout works uninstalled.
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(Path(__file__).resolve().parents[2])
         child_env = {**os.environ, **(env or {})}
         child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, child_env.get("PYTHONPATH")]))
         try:
-            done = subprocess.run([sys.executable, "-m", "labkit.child", str(request), str(reply)],
+            done = subprocess.run([sys.executable, "-m", "labkit.system.child", str(request), str(reply)],
                                   capture_output=True, text=True, timeout=timeout, env=child_env)
         except subprocess.TimeoutExpired as err:
             output = _text(err.stdout) + _text(err.stderr)

@@ -2,7 +2,7 @@
 
 Each function takes plain values (what the sliders and drop-downs hold) and returns plain data
 (dicts and dataclasses), so it can be called, printed and tested without any widget. The
-widgets in ``labkit.widgets`` only draw what these return.
+widgets in ``labkit.course.widgets`` only draw what these return.
 
 Introduced in notebooks/05_local_vs_cloud.
 """
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from labkit import memory, tradeoffs
+from labkit import tradeoffs
+from labkit.measure import memory
 
 DECODE_EFFICIENCY = 0.6
 """Share of the bandwidth ceiling real decoding reaches (published runs: 50–80 %)."""
@@ -28,7 +29,7 @@ def estimated_speeds(profile: tradeoffs.HardwareProfile, model_bytes: float) -> 
     """(prefill, decode) tokens/s guessed from memory bandwidth when no measurement exists.
 
     Decode = ``DECODE_EFFICIENCY`` × bandwidth / model bytes; prefill = a multiple of it. Replace
-    both with figures from ``labkit.bench`` on your machine whenever you can.
+    both with figures from ``labkit.measure.bench`` on your machine whenever you can.
 
     Introduced in notebooks/05_local_vs_cloud.
     """
@@ -95,13 +96,14 @@ def cost_compute(tokens_per_day: float = 1_000_000, input_share: float = 0.75, c
     profile = tradeoffs.hardware_profile(hardware)
     speeds = {"prefill_tokens_per_s": prefill_tokens_per_s, "decode_tokens_per_s": decode_tokens_per_s}
 
+    setup = tradeoffs.LocalSetup.from_profile(profile, electricity_per_kwh=electricity_per_kwh,
+                                              maintenance_hours_per_month=maintenance_hours_per_month,
+                                              hourly_rate=hourly_rate, always_on=always_on)
+
     def local_at(volume: float) -> float:
         machines = tradeoffs.machines_needed(volume, input_share=input_share, **speeds)
-        return tradeoffs.local_cost_for(profile, input_share * volume, (1 - input_share) * volume,
-                                        electricity_per_kwh=electricity_per_kwh,
-                                        maintenance_hours_per_month=maintenance_hours_per_month,
-                                        hourly_rate=hourly_rate, machines=machines, always_on=always_on,
-                                        **speeds).total
+        return tradeoffs.local_cost_per_month(input_share * volume, (1 - input_share) * volume,
+                                              setup=replace(setup, machines=machines), **speeds).total
 
     def cloud_at(volume: float) -> float:
         return tradeoffs.cloud_cost_for(price, input_share * volume, (1 - input_share) * volume,
@@ -112,11 +114,7 @@ def cost_compute(tokens_per_day: float = 1_000_000, input_share: float = 0.75, c
     effective = tradeoffs.cloud_cost_for(price, input_share * 1e6, (1 - input_share) * 1e6,
                                          cached_share=cached_share, batch=batch).per_million_tokens
     break_even = tradeoffs.break_even_tokens_per_day(
-        input_price_per_m=effective, output_price_per_m=effective, input_share=input_share,
-        hardware_price=profile.price_usd, lifetime_years=profile.lifetime_years or 3.0,
-        power_watts=profile.power_w, idle_watts=profile.idle_w, electricity_per_kwh=electricity_per_kwh,
-        maintenance_hours_per_month=maintenance_hours_per_month, hourly_rate=hourly_rate,
-        rent_per_hour=profile.rent_per_hour_usd, always_on=always_on, **speeds)
+        input_price_per_m=effective, output_price_per_m=effective, input_share=input_share, setup=setup, **speeds)
     capacity = tradeoffs.max_tokens_per_day(input_share=input_share, **speeds)
     return {
         "tokens_per_day": volumes,
@@ -135,7 +133,7 @@ def cost_compute(tokens_per_day: float = 1_000_000, input_share: float = 0.75, c
 # ---------------------------------------------------------------------------------------------
 
 def _from_bench(bench: Any, *names: str) -> float | None:
-    """The first of ``names`` that ``bench`` (a dict or a ``labkit.bench.Measurement``) has."""
+    """The first of ``names`` that ``bench`` (a dict or a ``labkit.measure.bench.Measurement``) has."""
     if bench is None:
         return None
     for name in names:
@@ -151,7 +149,7 @@ def latency_compute(input_tokens: int = 500, output_tokens: int = 200, rtt_s: fl
                     bench: Any = None) -> dict[str, tradeoffs.Latency]:
     """Seconds until a full answer, part by part, for the cloud model and for the local engine.
 
-    ``bench`` is a ``labkit.bench.Measurement`` (or a dict) with ``load_s``, ``ttft_s``,
+    ``bench`` is a ``labkit.measure.bench.Measurement`` (or a dict) with ``load_s``, ``ttft_s``,
     ``prefill_tok_s`` and ``decode_tok_s``; its figures replace the slider values. Cloud TTFT and speed come from ``data/cloud_prices.csv``.
 
     Introduced in notebooks/05_local_vs_cloud.
@@ -323,10 +321,11 @@ def decision_compute(preset: str | None = None, weights: dict[str, float] | None
             prefill, decode = estimated_speeds(profile, model_bytes)
             machines = tradeoffs.machines_needed(tokens_per_day, prefill_tokens_per_s=prefill,
                                                  decode_tokens_per_s=decode, input_share=share)
-            costs[option.key] = tradeoffs.local_cost_for(
-                profile, share * tokens_per_day, (1 - share) * tokens_per_day, prefill_tokens_per_s=prefill,
-                decode_tokens_per_s=decode, electricity_per_kwh=electricity_per_kwh, machines=machines,
-                always_on=profile.rent_per_hour_usd > 0).total
+            setup = tradeoffs.LocalSetup.from_profile(profile, electricity_per_kwh=electricity_per_kwh,
+                                                      machines=machines, always_on=profile.rent_per_hour_usd > 0)
+            costs[option.key] = tradeoffs.local_cost_per_month(
+                share * tokens_per_day, (1 - share) * tokens_per_day, prefill_tokens_per_s=prefill,
+                decode_tokens_per_s=decode, setup=setup).total
             seconds[option.key] = tradeoffs.local_latency(input_tokens, output_tokens, decode_tokens_per_s=decode,
                                                           prefill_tokens_per_s=prefill).total
             scored.reasons["cost"] = (f"{_dollars(costs[option.key])}/month with {machines} machine(s) at "
@@ -348,69 +347,3 @@ def decision_compute(preset: str | None = None, weights: dict[str, float] | None
         scored.total = 0.0 if scored.excluded else round(
             sum(weights[c] * scored.scores[c] for c in CRITERIA) / total_weight, 2)
     return sorted(results.values(), key=lambda s: s.total, reverse=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# QuantExplorer
-# ---------------------------------------------------------------------------------------------
-
-def quant_compute(rows: list[Any], level: str = "Q4_K_M") -> dict[str, Any]:
-    """One rung of a measured quantization ladder, compared with the F16 rung.
-
-    ``rows`` are the ``LadderRow`` objects of ``labkit.ladder.ladder`` (measured on this machine);
-    nothing here is assumed. Returns the chosen row's figures and its changes against F16.
-
-    Introduced in notebooks/03_llamacpp.
-    """
-    by_level = {row.level: row for row in rows}
-    if level not in by_level:
-        raise KeyError(f"level {level!r} was not measured; measured: {', '.join(by_level)}")
-    chosen, base = by_level[level], by_level.get("F16", rows[0])
-    return {
-        "level": level, "size_mb": chosen.size_bytes / 1e6, "bits_per_weight": chosen.bits_per_weight,
-        "perplexity": chosen.perplexity, "kl_divergence": chosen.kl_divergence,
-        "top1_agreement": chosen.top1_agreement, "decode_tok_s": chosen.decode_tok_s,
-        "size_saving": 1 - chosen.size_bytes / base.size_bytes,
-        "perplexity_change": chosen.perplexity / base.perplexity - 1,
-        "speedup": chosen.decode_tok_s / base.decode_tok_s,
-        "tensor_types": dict(chosen.tensor_types),
-    }
-
-
-def projection(levels: tuple[str, ...] = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0", "Q3_K_M", "Q2_K"),
-               models: tuple[str, ...] = ("llama-2-7b", "llama-2-13b", "llama-3.3-70b"), n_ctx: int = 4096,
-               memory_sizes_gb: tuple[float, ...] = (8, 16, 24, 80)) -> list[dict[str, Any]]:
-    """What 7B, 13B and 70B models need at each quantization level, and which memory sizes they fit.
-
-    Uses ``labkit.memory`` (weights at the level's file bits per weight + f16 KV cache at
-    ``n_ctx`` + reserved compute buffer). Introduced in notebooks/03_llamacpp.
-    """
-    out = []
-    for model in models:
-        for level in levels:
-            estimate = memory.estimate(model, n_ctx, bits_per_weight=memory.FILE_BITS_PER_WEIGHT[level])
-            need_gb = estimate.total_reserved / 1e9
-            out.append({"model": model, "level": level, "need_gb": need_gb,
-                        "fits": {size: need_gb <= size * 0.9 for size in memory_sizes_gb}})
-    return out
-
-
-def plot_projection(rows: list[dict[str, Any]], memory_sizes_gb: tuple[float, ...] = (8, 16, 24, 80)):
-    """Bars of memory needed per level and model, with the 8/16/24/80 GB lines to fit under."""
-    import matplotlib.pyplot as plt
-
-    models = list(dict.fromkeys(r["model"] for r in rows))
-    levels = list(dict.fromkeys(r["level"] for r in rows))
-    fig, ax = plt.subplots(figsize=(9, 3.6), constrained_layout=True)
-    width = 0.8 / len(models)
-    for i, model in enumerate(models):
-        needs = [next(r["need_gb"] for r in rows if r["model"] == model and r["level"] == lv) for lv in levels]
-        ax.bar([x + i * width for x in range(len(levels))], needs, width, label=model)
-    for size in memory_sizes_gb:
-        ax.axhline(size * 0.9, color="grey", linestyle="--", linewidth=0.8)
-        ax.text(len(levels) - 0.4, size * 0.9, f"fits in {size} GB", va="bottom", ha="right", fontsize=8)
-    ax.set_yscale("log")
-    ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(levels))], levels)
-    ax.set_ylabel("memory needed (GB, log scale)")
-    ax.legend(fontsize=8)
-    return fig

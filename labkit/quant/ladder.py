@@ -14,42 +14,27 @@ Introduced in notebooks/03_llamacpp.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
-import threading
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover - only for type hints
-    from matplotlib.figure import Figure
+from labkit import DATA_DIR
+from labkit.system.rss import peak_rss_mb
 
-__all__ = [
-    "LEVELS",
-    "LadderRow",
-    "heldout_text",
-    "heldout_tokens",
-    "quantize_file",
-    "quantize_ladder",
-    "measure",
-    "ladder",
-    "format_table",
-    "format_comparison",
-    "PUBLISHED_7B",
-    "types_by_role",
-    "format_types",
-    "plot_size_vs_perplexity",
-    "plot_speed_vs_size",
-]
+if TYPE_CHECKING:  # pragma: no cover - only for type hints
+    pass
+
+__all__ = ["LEVELS", "LadderRow", "heldout_text", "heldout_tokens", "quantize_file", "quantize_ladder", "measure",
+           "ladder"]
 
 # The ladder, from the baseline down. Names are llama.cpp's file types (`llama-quantize --help`).
 LEVELS = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0", "Q3_K_M", "Q2_K")
 
-HELDOUT_FILE = Path(__file__).resolve().parent.parent / "data" / "heldout" / "ruth_kjv.txt"
+HELDOUT_FILE = DATA_DIR / "heldout" / "ruth_kjv.txt"
 
 
 # --------------------------------------------------------------------------------------
@@ -76,10 +61,9 @@ def heldout_tokens(model_path: str | os.PathLike[str], n_tokens: int = 1024, tex
 
     Introduced in notebooks/03_llamacpp.
     """
-    from labkit.llamacpp import load
+    from labkit.engines.tokens import tokenizer
 
-    vocab = load(model_path, vocab_only=True)
-    tokens = vocab.tokenize((text if text is not None else heldout_text()).encode("utf-8"), add_bos=True)
+    tokens = tokenizer(model_path).tokenize((text if text is not None else heldout_text()).encode("utf-8"), add_bos=True)
     if len(tokens) < n_tokens:
         raise ValueError(f"The text has only {len(tokens)} tokens; ask for at most that many (n_tokens).")
     return list(tokens[:n_tokens])
@@ -98,7 +82,7 @@ def quantize_file(source: str | os.PathLike[str], level: str, n_threads: int | N
     Introduced in notebooks/03_llamacpp.
     """
     from labkit import models
-    from labkit.llamacpp import ftype, quantize
+    from labkit.engines.llamacpp import ftype, quantize
 
     source = Path(source)
     if not source.is_file():
@@ -143,33 +127,6 @@ def quantize_ladder(
 # --------------------------------------------------------------------------------------
 
 
-class _PeakRSS:
-    """Samples this process's resident memory with psutil every few ms; keeps the maximum."""
-
-    def __init__(self, interval: float = 0.005) -> None:
-        import psutil
-
-        self._proc = psutil.Process()
-        self._interval = interval
-        self._stop = threading.Event()
-        self.peak = self._proc.memory_info().rss
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            self._stop.wait(self._interval)
-
-    def __enter__(self) -> "_PeakRSS":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._proc.memory_info().rss)
-
-
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise log-probabilities, shifted by the row maximum so exp() cannot overflow."""
     x = np.array(logits, dtype=np.float32)
@@ -193,7 +150,7 @@ def measure(
     positions where both pick the same top-1 token are computed over the same tokens.
     Introduced in notebooks/03_llamacpp.
     """
-    from labkit.llamacpp import load
+    from labkit.engines.llamacpp import load
 
     path = str(path)
     n = len(tokens)
@@ -201,16 +158,16 @@ def measure(
         raise ValueError("Perplexity needs at least 2 tokens.")
 
     # 1. serving: load, then greedy decoding, as a chat would use it (no logits kept)
-    with _PeakRSS() as rss:
-        t0 = time.perf_counter()
-        llm = load(path, n_ctx=256, n_batch=256, n_threads=n_threads, n_threads_batch=n_threads)
-        load_s = time.perf_counter() - t0
-        stamps = []
-        for _ in llm.generate(tokens[:32], temp=0.0, reset=True):
-            stamps.append(time.perf_counter())
-            if len(stamps) > n_decode:
-                break
-        del llm
+    t0 = time.perf_counter()
+    llm = load(path, n_ctx=256, n_batch=256, n_threads=n_threads, n_threads_batch=n_threads)
+    load_s = time.perf_counter() - t0
+    stamps = []
+    for _ in llm.generate(tokens[:32], temp=0.0, reset=True):
+        stamps.append(time.perf_counter())
+        if len(stamps) > n_decode:
+            break
+    serving_peak_mb = peak_rss_mb()  # before scoring, which holds every position's logits
+    llm.close()
     decode_tok_s = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else float("nan")
 
     # 2. scoring: every position's logits over the held-out tokens
@@ -242,7 +199,7 @@ def measure(
     return {
         "load_s": load_s,
         "decode_tok_s": decode_tok_s,
-        "peak_rss_mb": rss.peak / 1e6,
+        "peak_rss_mb": serving_peak_mb,
         "perplexity": float(np.exp(nll.mean())),
         "kl_divergence": float(max(kl.mean(), 0.0)) if ref is not None else float("nan"),
         "top1_agreement": float(agree.mean()) if ref is not None else float("nan"),
@@ -252,9 +209,9 @@ def measure(
 
 def _measure_isolated(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Run `measure` in a brand-new Python process, so its memory figures are its own."""
-    from labkit import child
+    from labkit.system import child
 
-    return child.run("labkit.ladder:measure", timeout=900, label=f"measuring {Path(kwargs['path']).name}",
+    return child.run("labkit.quant.ladder:measure", timeout=900, label=f"measuring {Path(kwargs['path']).name}",
                      **kwargs)
 
 
@@ -275,7 +232,7 @@ class LadderRow:
     bits_per_weight: float  # tensor bytes x 8 / weights, read from the file
     load_s: float
     decode_tok_s: float
-    peak_rss_mb: float  # peak resident memory while loading and decoding (psutil)
+    peak_rss_mb: float  # peak resident memory (MiB) of the measuring process, loaded and decoding
     perplexity: float
     kl_divergence: float  # mean KL(F16 || level) per token, in nats
     top1_agreement: float  # share of positions where the top token equals F16's
@@ -313,7 +270,7 @@ def ladder(
 
     upper = [lv.upper() for lv in levels]
     levels = ("F16", *(lv for lv in upper if lv != "F16"))  # F16 first: everything is compared with it
-    from labkit.llamacpp import ftype
+    from labkit.engines.llamacpp import ftype
 
     for lv in levels[1:]:
         ftype(lv)  # fail early on a misspelt level
@@ -345,146 +302,3 @@ def ladder(
                 )
             )
     return rows
-
-
-def format_table(rows: list[LadderRow]) -> str:
-    """The ladder as a plain-text table; perplexity change is relative to the first (F16) row.
-
-    Introduced in notebooks/03_llamacpp.
-    """
-    base = rows[0].perplexity if rows else float("nan")
-    head = (f"{'level':<7} {'size MB':>8} {'bpw':>6} {'load s':>7} {'tok/s':>7} {'RSS MB':>7} "
-            f"{'PPL':>8} {'ΔPPL':>7} {'KL':>8} {'top-1':>6}  tensor types")
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        types = ", ".join(f"{t}×{n}" for t, n in r.tensor_types.items())
-        lines.append(
-            f"{r.level:<7} {r.size_mb:>8.1f} {r.bits_per_weight:>6.2f} {r.load_s:>7.2f} "
-            f"{r.decode_tok_s:>7.1f} {r.peak_rss_mb:>7.0f} {r.perplexity:>8.3f} "
-            f"{100 * (r.perplexity / base - 1):>+6.1f}% {r.kl_divergence:>8.4f} {r.top1_agreement:>6.1%}  {types}"
-        )
-    if rows:
-        lines.append(f"({rows[0].n_tokens} tokens of held-out text; KL and top-1 against {rows[0].level})")
-    return "\n".join(lines)
-
-
-# Published figures for a model quantized from true F16 weights: LLaMA-1 7B, wikitext-2,
-# ctx 512. Perplexity change in % (k-quants PR ggml-org/llama.cpp#1684 and the legacy table
-# of examples/quantize/README.md, same F16 baseline 5.9066) and file bits per weight
-# (measured on Llama-2-7B, examples/quantize/README.md).
-PUBLISHED_7B = {
-    "F16": (16.0, 0.0),
-    "Q8_0": (8.5, 0.01),
-    "Q6_K": (6.56, 0.07),
-    "Q5_K_M": (5.68, 0.24),
-    "Q4_K_M": (4.84, 0.91),
-    "Q4_0": (4.5, 4.23),
-    "Q3_K_M": (3.91, 4.13),
-    "Q2_K": (3.35, 14.7),
-}
-
-
-def format_comparison(rows: list[LadderRow]) -> str:
-    """Our ladder next to llama.cpp's published one for LLaMA-1 7B (bits per weight, perplexity change).
-
-    A 7B model quantized from true F16 keeps its K-quant types (its rows are multiples of
-    256); a small model re-quantized from an already-quantized file does not.
-    Introduced in notebooks/03_llamacpp.
-    """
-    base = rows[0].perplexity
-    lines = [f"{'level':<7} {'bpw here':>9} {'bpw 7B':>7} {'ΔPPL here':>10} {'ΔPPL 7B':>8}"]
-    for r in rows:
-        bpw_7b, dppl_7b = PUBLISHED_7B.get(r.level, (float("nan"), float("nan")))
-        lines.append(
-            f"{r.level:<7} {r.bits_per_weight:>9.2f} {bpw_7b:>7.2f} "
-            f"{100 * (r.perplexity / base - 1):>+9.1f}% {dppl_7b:>+7.2f}%"
-        )
-    return "\n".join(lines)
-
-
-def types_by_role(path: str | os.PathLike[str]) -> dict[str, str]:
-    """Which type each kind of tensor got, e.g. {"blk.*.ffn_down.weight": "Q4_K×16, Q6_K×14"}.
-
-    This is where fallbacks show: a K-quant needs rows that are a multiple of 256 weights,
-    and SmolLM2's rows of 576 are not, so llama.cpp picks another type for those tensors.
-    Introduced in notebooks/03_llamacpp.
-    """
-    from labkit import quant
-
-    roles: dict[str, Counter[str]] = {}
-    for t in quant.inspect(path).tensors:
-        role = re.sub(r"^blk\.\d+\.", "blk.*.", t.name)
-        roles.setdefault(role, Counter())[t.ggml_type] += 1
-    return {
-        role: ", ".join(f"{k}×{v}" if len(c) > 1 else k for k, v in sorted(c.items()))
-        for role, c in roles.items()
-    }
-
-
-def format_types(paths: dict[str, Path]) -> str:
-    """A role-by-level table of tensor types, e.g. for every file of `quantize_ladder`.
-
-    Introduced in notebooks/03_llamacpp.
-    """
-    from labkit import quant
-
-    columns = {level: types_by_role(p) for level, p in paths.items()}
-    first = next(iter(paths.values()))
-    row_len = {re.sub(r"^blk\.\d+\.", "blk.*.", t.name): t.shape[0] for t in quant.inspect(first).tensors}
-    roles = list(next(iter(columns.values())))
-    width = max(len(r) for r in roles)
-    lines = [f"{'tensor':<{width}} {'row':>6} " + " ".join(f"{lv:<14}" for lv in columns)]
-    for role in roles:
-        lines.append(
-            f"{role:<{width}} {row_len.get(role, 0):>6} "
-            + " ".join(f"{columns[lv].get(role, '-'):<14}" for lv in columns)
-        )
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------
-# Plots
-# --------------------------------------------------------------------------------------
-
-
-def plot_size_vs_perplexity(rows: list[LadderRow], title: str | None = None) -> "Figure":
-    """File size (x) against perplexity increase over F16 (y), each point labelled with its level.
-
-    Introduced in notebooks/03_llamacpp.
-    """
-    from matplotlib.figure import Figure
-
-    base = rows[0].perplexity
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.subplots()
-    xs = [r.size_mb for r in rows]
-    ys = [100 * (r.perplexity / base - 1) for r in rows]
-    ax.plot(xs, ys, "o", color="tab:blue")
-    for i, (r, x, y) in enumerate(zip(rows, xs, ys)):  # alternate above/below: neighbours overlap
-        ax.annotate(r.level, (x, y), textcoords="offset points", xytext=(5, 5 if i % 2 else -13))
-    ax.axhline(0, color="grey", linewidth=0.8)
-    ax.set_xlabel("file size (MB)")
-    ax.set_ylabel(f"perplexity increase over {rows[0].level} (%)")
-    ax.set_title(title or f"Size vs quality ({rows[0].n_tokens} held-out tokens)")
-    return fig
-
-
-def plot_speed_vs_size(rows: list[LadderRow], title: str | None = None) -> "Figure":
-    """Decode tokens/s (y) against file size (x): smaller files read fewer bytes per token.
-
-    Introduced in notebooks/03_llamacpp.
-    """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.subplots()
-    xs = [r.size_mb for r in rows]
-    ys = [r.decode_tok_s for r in rows]
-    ax.plot(xs, ys, "s", color="tab:green")
-    for i, (r, x, y) in enumerate(zip(rows, xs, ys)):  # alternate above/below: neighbours overlap
-        ax.annotate(r.level, (x, y), textcoords="offset points", xytext=(5, 5 if i % 2 else -13))
-    ax.set_xlabel("file size (MB)")
-    ax.set_ylabel("decode speed (tokens/s)")
-    ax.set_ylim(bottom=0)
-    ax.set_title(title or "Speed vs size")
-    return fig

@@ -1,4 +1,4 @@
-"""Interactive explorers: sliders over the pure functions in ``labkit.decision``.
+"""Interactive explorers: sliders over the pure functions in ``labkit.tradeoffs.decision``.
 
 Each explorer is an ipywidgets ``interactive``: it calls its ``compute`` function once with the
 default values as soon as it is built (so a notebook run without a browser still shows the
@@ -21,7 +21,10 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
-from labkit import decision, memory, tradeoffs
+from labkit import tradeoffs
+from labkit.measure import memory
+from labkit.quant import report
+from labkit.tradeoffs import decision
 
 CONTEXTS = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072]
 PART_COLOURS = {"weights": "#4c72b0", "weights_repacked": "#8172b2", "kv_cache": "#dd8452",
@@ -99,7 +102,7 @@ class CostExplorer(widgets.interactive):
     """Monthly cost of an API model vs a local machine as the daily volume grows, with the break-even.
 
     Local speeds default to values typical of an 8B model on a GPU workstation: put your own
-    measured figures (``labkit.bench``) in the speed boxes.
+    measured figures (``labkit.measure.bench``) in the speed boxes.
 
     Introduced in notebooks/05_local_vs_cloud.
     """
@@ -157,7 +160,7 @@ class CostExplorer(widgets.interactive):
 class LatencyExplorer(widgets.interactive):
     """How long until the whole answer is there: cloud vs local, split into network, load, first token, rest.
 
-    Pass ``bench=`` a result from ``labkit.bench`` to use your measured load time, TTFT and speeds.
+    Pass ``bench=`` a result from ``labkit.measure.bench`` to use your measured load time, TTFT and speeds.
 
     Introduced in notebooks/05_local_vs_cloud.
     """
@@ -261,7 +264,7 @@ class QuantExplorer(widgets.interactive):
     """Pick a rung of a *measured* quantization ladder → its size, bits per weight, perplexity,
     KL divergence, top-1 agreement and speed, highlighted on the size-quality plot.
 
-    ``rows`` come from ``labkit.ladder.ladder(...)`` run on this machine.
+    ``rows`` come from ``labkit.quant.ladder.ladder(...)`` run on this machine.
 
     Introduced in notebooks/03_llamacpp.
     """
@@ -273,7 +276,7 @@ class QuantExplorer(widgets.interactive):
                                                              else levels[0], description="level"))
 
     def _draw(self, level: str) -> dict[str, Any]:
-        result = decision.quant_compute(self._rows, level)
+        result = report.quant_compute(self._rows, level)
         fig, ax = _figure(6, 3.2)
         sizes = [row.size_bytes / 1e6 for row in self._rows]
         ppls = [row.perplexity for row in self._rows]

@@ -23,7 +23,7 @@ import warnings
 from typing import Any
 
 from labkit import models
-from labkit.hardware import default_threads
+from labkit.system.hardware import default_threads
 
 DEFAULT_MODEL = "smollm2:135m"
 
@@ -31,7 +31,7 @@ DEFAULT_MODEL = "smollm2:135m"
 # ---------------------------------------------------------------- Ollama (inference server)
 def ollama_base_url(base_url: str | None = None) -> str:
     """The server to talk to: ``base_url`` if given, else ``OLLAMA_HOST`` as Ollama reads it."""
-    from labkit.health import ollama_host
+    from labkit.engines.ollama_host import ollama_host
 
     return base_url.rstrip("/") if base_url else ollama_host()
 
@@ -67,7 +67,7 @@ def gpu_layers(n_gpu_layers: int) -> int:
     A CPU-only build accepts any value and silently runs on the CPU; here the
     learner is told instead, and 0 is passed on.
     """
-    from labkit.hardware import llama_gpu_offload
+    from labkit.system.hardware import llama_gpu_offload
 
     if n_gpu_layers != 0 and not llama_gpu_offload():
         print(f"note: n_gpu_layers={n_gpu_layers} requested, but this llama-cpp-python build has no GPU "
@@ -89,7 +89,7 @@ def _llamacpp_settings(model: str, n_ctx: int, n_gpu_layers: int, n_threads: int
         "max_tokens": max_tokens,
         "seed": seed,
         # Loaded with verbose=True so that llama-cpp-python does not swap the process's stderr;
-        # llama.cpp's own messages are silenced by the kit's log callback (labkit.logs).
+        # llama.cpp's own messages are silenced by the kit's log callback (labkit.system.logs).
         "verbose": True,
         # LangChain's LlamaCpp/ChatLlamaCpp default to 1.1, which also penalises every token of the
         # prompt: asked about "the capital of France", a small model then avoids "capital" and
@@ -139,9 +139,9 @@ def llamacpp_chat(model: str = DEFAULT_MODEL, *, n_ctx: int = 4096, n_gpu_layers
 
 
 def _load_langchain(cls, settings: dict[str, Any], extra: dict[str, Any], verbose: bool):
-    """Build LangChain's llama.cpp class the way :func:`labkit.llamacpp.load` loads a model."""
-    from labkit.llamacpp import prepare, quiet_after_load
-    from labkit.logs import loading
+    """Build LangChain's llama.cpp class the way :func:`labkit.engines.llamacpp.load` loads a model."""
+    from labkit.engines.llamacpp import prepare, quiet_after_load
+    from labkit.system.logs import loading
 
     prepare()
     with loading(show=verbose):
@@ -181,7 +181,7 @@ def hf_pipeline(model: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str 
     """
     from langchain_huggingface import HuggingFacePipeline
 
-    from labkit.logs import quiet_transformers
+    from labkit.system.logs import quiet_transformers
 
     quiet_transformers()
     chosen = pick_device(device)

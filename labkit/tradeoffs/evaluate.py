@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TASKS_FILE = Path(__file__).resolve().parent.parent / "data" / "eval" / "tasks.jsonl"
+from labkit import DATA_DIR
+
+TASKS_FILE = DATA_DIR / "eval" / "tasks.jsonl"
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 CATEGORIES = ("arithmetic", "facts", "format", "json", "extraction", "instructions")
 

@@ -1,6 +1,6 @@
 """Self-checks for the exercises at the end of each notebook.
 
-An exercise cell ends with ``labkit.check.answer("00.1", my_answer)``, which
+An exercise cell ends with ``labkit.course.check.answer("00.1", my_answer)``, which
 prints whether the answer is right and why, and returns True or False.
 Wrong answers never raise: a learner sees "not yet" and a hint, and a
 notebook run under nbval keeps going. Introduced in notebooks/00_start_here.
@@ -58,10 +58,10 @@ def _bits_per_weight(answer: Any) -> tuple[bool, str]:
 
 
 def _register_name(answer: Any) -> tuple[bool, str]:
-    from labkit import models
+    from labkit.models.registry import NAME_PATTERN
 
     text = str(answer).strip().lower()
-    valid = bool(models._NAME_RE.match(text if ":" in text else text + ":latest"))
+    valid = bool(NAME_PATTERN.fullmatch(text if ":" in text else text + ":latest"))
     if text == "llama3.2:3b":
         return True, "model name, then ':' and a tag for the size: the names Ollama's library uses."
     if valid:
@@ -94,7 +94,7 @@ def _full_text(answer: Any) -> tuple[bool, str]:
 
 
 def _im_start_id(answer: Any) -> tuple[bool, str]:
-    from labkit import tokens
+    from labkit.engines import tokens
 
     expected = tokens.tokenize("smollm2:135m", "<|im_start|>")[0].id
     if str(answer).strip() == str(expected):
@@ -234,11 +234,6 @@ EXERCISES: dict[str, Exercise] = {
     "05.2": Exercise("Which option never sends a prompt off the device?", _never_leaves),
     "05.3": Exercise("Which criterion did evaluate measure?", _capability),
 }
-
-
-def register_exercise(exercise_id: str, prompt: str, check: Callable[[Any], tuple[bool, str]]) -> None:
-    """Add an exercise (lesson modules call this for their own exercises)."""
-    EXERCISES[exercise_id] = Exercise(prompt, check)
 
 
 def answer(exercise_id: str, value: Any) -> bool:

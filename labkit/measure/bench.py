@@ -18,13 +18,13 @@ another's. Introduced in notebooks/01_running_local_llms.
 
 from __future__ import annotations
 
-import atexit
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from labkit import models
+from labkit.engines import tokens
+from labkit.system.rss import peak_rss_mb, rss_mb
 
 ENGINES = ("llama.cpp", "transformers", "ollama")
 
@@ -50,81 +50,12 @@ class Measurement:
         return self.peak_rss_mb - self.rss_before_mb
 
 
-def _rss_mb() -> float:
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
-
-
-def _peak_rss_mb() -> float:
-    """Peak resident memory of this process so far.
-
-    On Linux this is ``VmHWM`` from /proc, which starts afresh in a new
-    process image (``ru_maxrss`` would carry over the peak of a large parent
-    that forked us, e.g. a Jupyter kernel).
-    """
-    import sys
-
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    if sys.platform == "win32":
-        import psutil
-
-        return psutil.Process().memory_info().peak_wset / 2**20
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # bytes on macOS
-
-
-def count_tokens(model: str, text: str) -> int:
-    """Tokens in ``text`` by the model's own tokenizer (llama.cpp's, vocabulary only)."""
-    return len(_tokenizer(model).tokenize(text.encode(), add_bos=False, special=True))
-
-
-_TOKENIZERS: dict[str, Any] = {}
-
-
-@atexit.register
-def _close_tokenizers() -> None:
-    """Free the vocabulary-only models before interpreter teardown removes llama.cpp's bindings."""
-    for tokenizer in _TOKENIZERS.values():
-        tokenizer.close()
-    _TOKENIZERS.clear()
-
-
-def _tokenizer(model: str):
-    """A vocabulary-only llama.cpp model: tokenizes without loading weights."""
-    from labkit.llamacpp import load
-
-    name = models.resolve(model)
-    if name not in _TOKENIZERS:
-        _TOKENIZERS[name] = load(models.path(name), vocab_only=True)
-    return _TOKENIZERS[name]
-
-
 def _ollama_client(settings: dict[str, Any]):
     import ollama
 
     from labkit.engines import ollama_base_url
 
     return ollama.Client(host=ollama_base_url(settings.get("base_url")))
-
-
-def chat_prompt(model: str, prompt: str) -> str:
-    """The text a chat model really reads: ``prompt`` wrapped in the GGUF's chat template.
-
-    Base models (no template) read the prompt as it is.
-    """
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    template = _tokenizer(model).metadata.get("tokenizer.chat_template")
-    if not template:
-        return prompt
-    formatter = Jinja2ChatFormatter(template=template, eos_token="", bos_token="")
-    return formatter(messages=[{"role": "user", "content": prompt}]).prompt
 
 
 def _build(engine: str, model: str, max_tokens: int, settings: dict[str, Any]):
@@ -149,13 +80,10 @@ def _build(engine: str, model: str, max_tokens: int, settings: dict[str, Any]):
 def measure_here(engine: str, model: str, prompt: str, max_tokens: int = 64,
                  **settings: Any) -> Measurement:
     """Measure in this process (see :func:`measure` for a clean, separate process)."""
-    import warnings
-
-    warnings.filterwarnings("ignore")
-    count_tokens(model, "warm up")  # load the tokenizer before the clock starts
+    tokens.count(model, "warm up")  # load the tokenizer before the clock starts
     if engine == "ollama":  # unload first, so the load time is a cold load
         _ollama_client(settings).generate(model=model, prompt="", keep_alive=0)
-    rss_before = _rss_mb()
+    rss_before = rss_mb()
     start = time.perf_counter()
     llm = _build(engine, model, max_tokens, settings)
     load_s = time.perf_counter() - start
@@ -172,14 +100,14 @@ def measure_here(engine: str, model: str, prompt: str, max_tokens: int = 64,
         raise RuntimeError(f"{engine} produced no output for this prompt; try a longer max_tokens.")
     text = "".join(pieces)
     ttft = stamps[0] - start
-    prompt_tokens = count_tokens(model, chat_prompt(model, prompt))
-    output_tokens = count_tokens(model, text)
+    prompt_tokens = tokens.count(model, tokens.chat_prompt(model, prompt))
+    output_tokens = tokens.count(model, text)
     decode_time = stamps[-1] - stamps[0]
     decode = (output_tokens - 1) / decode_time if output_tokens > 1 and decode_time > 0 else float("nan")
     return Measurement(engine=engine, model=models.resolve(model), load_s=load_s, ttft_s=ttft,
                        prompt_tokens=prompt_tokens, output_tokens=output_tokens,
                        prefill_tok_s=prompt_tokens / ttft, decode_tok_s=decode,
-                       rss_before_mb=rss_before, peak_rss_mb=_peak_rss_mb(), text=text)
+                       rss_before_mb=rss_before, peak_rss_mb=peak_rss_mb(), text=text)
 
 
 def measure(engine: str, model: str, prompt: str, max_tokens: int = 64, **settings: Any) -> Measurement:
@@ -188,9 +116,9 @@ def measure(engine: str, model: str, prompt: str, max_tokens: int = 64, **settin
     ``settings`` go to the engine builder in :mod:`labkit.engines`
     (``n_threads``, ``n_ctx``, ``device``, ``base_url`` ...).
     """
-    from labkit import child
+    from labkit.system import child
 
-    return child.run("labkit.bench:measure_here", timeout=900, label=f"measuring {engine}", engine=engine,
+    return child.run("labkit.measure.bench:measure_here", timeout=900, label=f"measuring {engine}", engine=engine,
                      model=model, prompt=prompt, max_tokens=max_tokens, **settings)
 
 
@@ -209,7 +137,7 @@ def compare_engines(model: str = "smollm2:135m",
     """
     import pandas as pd
 
-    from labkit.hardware import memory_bandwidth
+    from labkit.system.hardware import memory_bandwidth
 
     bandwidth = memory_bandwidth()
     rows = []
@@ -258,8 +186,8 @@ def _timed_llama(model: str, prompt_tokens: int, decode_tokens: int, n_threads: 
                  n_batch: int, n_gpu_layers: int = 0) -> dict[str, float]:
     """Prefill ``prompt_tokens`` then decode ``decode_tokens`` greedily; return both speeds."""
     from labkit.engines import gpu_layers
-    from labkit.llamacpp import load
-    from labkit.tokens import last_logits
+    from labkit.engines.llamacpp import load
+    from labkit.engines.tokens import last_logits
 
     llm = load(models.path(model), n_ctx=n_ctx, n_batch=n_batch, n_ubatch=n_batch, n_threads=n_threads,
                n_threads_batch=n_threads, n_gpu_layers=gpu_layers(n_gpu_layers), seed=0)
@@ -287,7 +215,7 @@ def sweep(parameter: str, values: list[int], model: str = "smollm2:135m", prompt
     """
     import pandas as pd
 
-    from labkit.engines import default_threads
+    from labkit.system.hardware import default_threads
 
     base = {"n_threads": default_threads(), "n_ctx": 2048, "n_batch": 512, "n_gpu_layers": 0,
             "prompt_tokens": prompt_tokens, "decode_tokens": decode_tokens, **fixed}

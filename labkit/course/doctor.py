@@ -8,7 +8,7 @@ Installed is not the same as working: a llama.cpp build can import fine and
 still die at the first token on a CPU that lacks an instruction it was built
 for. So the doctor also runs one short, real generation per engine
 (llama.cpp, transformers, and a round trip through the kit's Ollama-compatible
-server), each in a child process (:mod:`labkit.child`) that may crash or hang
+server), each in a child process (:mod:`labkit.system.child`) that may crash or hang
 without taking the doctor with it, and reports tokens/s. ``quick=True``
 (``labkit doctor --quick``) skips them. Introduced in notebooks/00_start_here.
 """
@@ -16,7 +16,6 @@ without taking the doctor with it, and reports tokens/s. ``quick=True``
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 import urllib.request
@@ -131,7 +130,7 @@ def check_gpu(hw, quick: bool = False) -> Check:
 
 
 def check_llama_offload() -> Check:
-    from labkit.hardware import llama_gpu_offload
+    from labkit.system.hardware import llama_gpu_offload
 
     offload = llama_gpu_offload()
     if offload is None:
@@ -179,15 +178,9 @@ def check_models() -> list[Check]:
     return checks
 
 
-def ollama_host() -> str:
-    """The base URL that clients use, from OLLAMA_HOST read the way Ollama reads it."""
-    from labkit.ollama.server import base_url, parse_host
-
-    scheme, host, port = parse_host(os.environ.get("OLLAMA_HOST"))
-    return base_url(host, port, scheme)
-
-
 def check_ollama(timeout: float = 0.5) -> Check:
+    from labkit.engines.ollama_host import ollama_host
+
     url = ollama_host()
     try:
         with urllib.request.urlopen(f"{url}/api/version", timeout=timeout) as reply:
@@ -201,9 +194,9 @@ def check_ollama(timeout: float = 0.5) -> Check:
 # (name, "module:function" run in a child process, time limit in seconds). Each function
 # generates a few tokens greedily and returns tokens/s.
 ENGINE_CHECKS: list[tuple[str, str, float]] = [
-    ("llama.cpp generation", "labkit.llamacpp:probe_generation", 180),
-    ("transformers generation", "labkit.health:transformers_generation", 600),
-    ("ollama server round trip", "labkit.health:server_round_trip", 300),
+    ("llama.cpp generation", "labkit.engines.llamacpp:probe_generation", 180),
+    ("transformers generation", "labkit.course.doctor:transformers_generation", 600),
+    ("ollama server round trip", "labkit.course.doctor:server_round_trip", 300),
 ]
 
 
@@ -224,7 +217,7 @@ def _fix_for(name: str, err: Any) -> str:
 
 def check_engine(name: str, target: str, timeout: float) -> Check:
     """Run one engine's short generation in a child process and turn the outcome into a line."""
-    from labkit import child
+    from labkit.system import child
 
     try:
         tokens_per_s = child.run(target, timeout=timeout, label=name.split()[0])
@@ -232,7 +225,7 @@ def check_engine(name: str, target: str, timeout: float) -> Check:
         return Check(name, FAIL, str(err).splitlines()[0], _fix_for(name, err))
     detail = f"{tokens_per_s:.1f} tokens/s (smollm2:135m, greedy, a few tokens)"
     if name.startswith("llama.cpp"):
-        from labkit.llamacpp import extra_buffers_allowed
+        from labkit.engines.llamacpp import extra_buffers_allowed
 
         allowed, why = extra_buffers_allowed()
         if not allowed:
@@ -248,7 +241,7 @@ def transformers_generation(model: str = "smollm2:135m", tokens: int = 16) -> fl
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from labkit import models
-    from labkit.logs import quiet_transformers
+    from labkit.system.logs import quiet_transformers
 
     quiet_transformers()
     folder = models.hf_dir(model)
@@ -284,7 +277,7 @@ def run(check_network_server: bool = True, quick: bool = False) -> Report:
 
     ``quick=True`` skips the real generations and importing torch: a report in under a second.
     """
-    from labkit.hardware import probe
+    from labkit.system.hardware import probe
 
     hw = probe(with_gpu=not quick)
     checks = [check_python(), check_cpu(hw), check_ram(hw), check_gpu(hw, quick), check_llama_offload()]

@@ -6,7 +6,7 @@ server) goes through :func:`load`, or calls :func:`prepare` first when
 LangChain builds the ``Llama`` object itself. Two things happen there.
 
 **Logs.** llama.cpp's messages go through the kit's log callback
-(:mod:`labkit.logs`): silent unless you ask for them.
+(:mod:`labkit.system.logs`): silent unless you ask for them.
 
 **CPUs that advertise more than they can run.** pip compiles llama-cpp-python
 for the machine it is installed on (``-march=native``). On a CPU that advertises
@@ -55,7 +55,7 @@ def _library_stamp() -> str:
     """Which build and machine a verdict belongs to: library size and time, CPU, kernel."""
     import llama_cpp
 
-    from labkit.hardware import cpu_model
+    from labkit.system.hardware import cpu_model
 
     lib = Path(llama_cpp.__file__).parent / "lib"
     files = sorted(lib.glob("*ggml-cpu*")) or sorted(lib.glob("*"))
@@ -85,7 +85,8 @@ def _decide() -> tuple[bool, str]:
         return False, f"{SETTING}={choice}"
     if build_features().get("AMX_INT8") != "1":
         return True, "this build has no AMX code"
-    from labkit import jsonfile, models
+    from labkit import models
+    from labkit.system import jsonfile
 
     record = models.store_root() / "llama-cpu-check.json"
     stamp = _library_stamp()
@@ -102,10 +103,10 @@ def _decide() -> tuple[bool, str]:
 
 def _probe_amx() -> dict[str, Any]:
     """Generate a few tokens with default settings in a child process that may crash."""
-    from labkit import child
+    from labkit.system import child
 
     try:
-        child.run("labkit.llamacpp:probe_generation", timeout=300, env={SETTING: "on"},
+        child.run("labkit.engines.llamacpp:probe_generation", timeout=300, env={SETTING: "on"},
                   label="the AMX check (a test generation)")
     except child.ChildError as err:
         if err.signal:
@@ -160,7 +161,7 @@ def _turn_off_extra_buffers() -> None:
 
 def prepare() -> None:
     """Get this process ready to load llama.cpp models (cheap after the first call)."""
-    from labkit import logs
+    from labkit.system import logs
 
     logs.install()
     allowed, _ = extra_buffers_allowed()
@@ -172,12 +173,12 @@ def load(model_path: str | os.PathLike[str], *, show_logs: bool | None = None, *
     """``llama_cpp.Llama(model_path, **settings)``, loaded quietly and safely for this CPU.
 
     ``show_logs=True`` shows llama.cpp's report of the load. ``verbose`` is not
-    needed (and is ignored): see :mod:`labkit.logs` for why the kit loads with
+    needed (and is ignored): see :mod:`labkit.system.logs` for why the kit loads with
     ``verbose=True`` and silences through the log callback instead.
     """
     import llama_cpp
 
-    from labkit.logs import loading
+    from labkit.system.logs import loading
 
     prepare()
     settings.pop("verbose", None)
@@ -219,8 +220,8 @@ def quantize(source: str | os.PathLike[str], target: str | os.PathLike[str], lev
 
     import llama_cpp
 
-    from labkit.hardware import default_threads
-    from labkit.logs import install
+    from labkit.system.hardware import default_threads
+    from labkit.system.logs import install
 
     install()  # the quantizer reports every tensor through llama.cpp's log
     params = llama_cpp.llama_model_quantize_default_params()
@@ -230,4 +231,4 @@ def quantize(source: str | os.PathLike[str], target: str | os.PathLike[str], lev
     if failed:
         Path(target).unlink(missing_ok=True)
         raise RuntimeError(f"llama.cpp could not quantize {Path(source).name} to {level} (code {failed}). "
-                           "Run again after labkit.logs.show_llama_logs() to read its log.")
+                           "Run again after labkit.system.logs.show_llama_logs() to read its log.")

@@ -13,19 +13,40 @@ Introduced in notebooks/03_llamacpp and notebooks/04_huggingface.
 from __future__ import annotations
 
 import atexit
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from labkit import models
 
-
 _LOADED: dict[str, Any] = {}
+_VOCABS: dict[str, Any] = {}
+
+
+def tokenizer(model: str | os.PathLike[str]) -> Any:
+    """A vocabulary-only llama.cpp model: tokenizes without loading weights.
+
+    ``model`` is a store name (``"smollm2:135m"``) or the path of a GGUF file.
+    Kept for the rest of the process.
+    """
+    from labkit.models.gguf import open_vocab
+
+    text = str(model)
+    key = text if text.endswith(".gguf") else models.resolve(text)
+    if key not in _VOCABS:
+        _VOCABS[key] = open_vocab(text if text.endswith(".gguf") else models.path(key))
+    return _VOCABS[key]
+
+
+def count(model: str | os.PathLike[str], text: str) -> int:
+    """Tokens in ``text`` by the model's own tokenizer (special tokens parsed, no BOS added)."""
+    return len(tokenizer(model).tokenize(text.encode(), add_bos=False, special=True))
 
 
 def _llama(model: str):
     """A llama.cpp model kept loaded for token and logit lessons (small models only)."""
-    from labkit.llamacpp import load
+    from labkit.engines.llamacpp import load
 
     if model not in _LOADED:
         _LOADED[model] = load(models.path(model), n_ctx=2048, n_threads=2, seed=0)
@@ -35,9 +56,10 @@ def _llama(model: str):
 @atexit.register
 def _close_loaded() -> None:
     """Free the models while llama.cpp's bindings still exist (not during interpreter teardown)."""
-    for llm in _LOADED.values():
+    for llm in [*_LOADED.values(), *_VOCABS.values()]:
         llm.close()
     _LOADED.clear()
+    _VOCABS.clear()
 
 
 @lru_cache(maxsize=2)
@@ -46,7 +68,7 @@ def _hf(model: str):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from labkit.logs import quiet_transformers
+    from labkit.system.logs import quiet_transformers
 
     quiet_transformers()
     folder = models.hf_dir(model)
@@ -73,13 +95,13 @@ def tokenize(model: str, text: str, engine: str = "llama.cpp") -> list[Token]:
     """
     name = models.resolve(model)
     if engine == "llama.cpp":
-        llm = _llama(name)
-        ids = llm.tokenize(text.encode(), add_bos=False, special=True)
-        return [Token(i, llm.detokenize([i], special=True).decode("utf-8", errors="replace")) for i in ids]
+        vocab = tokenizer(name)
+        ids = vocab.tokenize(text.encode(), add_bos=False, special=True)
+        return [Token(i, vocab.detokenize([i], special=True).decode("utf-8", errors="replace")) for i in ids]
     if engine == "transformers":
-        tokenizer, _ = _hf(name)
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        return [Token(i, tokenizer.decode([i])) for i in ids]
+        hf_tokenizer, _ = _hf(name)
+        ids = hf_tokenizer(text, add_special_tokens=False)["input_ids"]
+        return [Token(i, hf_tokenizer.decode([i])) for i in ids]
     raise ValueError("engine must be 'llama.cpp' or 'transformers'")
 
 
@@ -95,11 +117,19 @@ def chat_template_text(model: str, messages: list[dict[str, str]]) -> str:
     """The exact text a chat model reads for ``messages`` (its GGUF chat template applied)."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    template = _llama(models.resolve(model)).metadata.get("tokenizer.chat_template")
+    template = tokenizer(model).metadata.get("tokenizer.chat_template")
     if not template:
         raise ValueError(f"{model} has no chat template (a base model): it reads plain text only.")
     formatter = Jinja2ChatFormatter(template=template, eos_token="", bos_token="")
     return formatter(messages=messages).prompt
+
+
+def chat_prompt(model: str, prompt: str) -> str:
+    """The text a model really reads for one user ``prompt``: wrapped in its chat template,
+    or the prompt as it is for a base model (no template)."""
+    if not models.info(model).chat_template:
+        return prompt
+    return chat_template_text(model, [{"role": "user", "content": prompt}])
 
 
 def same_ids(model: str, text: str) -> bool:

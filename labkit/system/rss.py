@@ -1,0 +1,45 @@
+"""How much memory this process holds: now (RSS) and at its peak.
+
+Resident memory (RSS) is what a model really costs a machine: the pages a process
+holds in RAM. Peaks are read from the operating system, never sampled, so a short
+spike cannot be missed: on Linux ``VmHWM`` from ``/proc/self/status``, which starts
+afresh in a new process (``ru_maxrss`` would carry over the peak of a large parent
+that forked us, e.g. a Jupyter kernel). That is why the kit measures in fresh child
+processes (:mod:`labkit.system.child`). Figures are in MiB (2**20 bytes).
+Introduced in notebooks/01_running_local_llms.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+MIB = 2**20
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process right now, in bytes."""
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def rss_mb() -> float:
+    """Resident memory of this process right now, in MiB."""
+    return rss_bytes() / MIB
+
+
+def peak_rss_mb() -> float:
+    """The highest resident memory this process has had so far, in MiB."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    if sys.platform == "win32":
+        import psutil
+
+        return psutil.Process().memory_info().peak_wset / MIB
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MIB  # bytes on macOS
