@@ -90,10 +90,16 @@ def _offline_guard():
 def pytest_configure(config: pytest.Config) -> None:
     """Give the run its own model store, so a learner's ~/.cache/labkit is never touched.
 
-    ``LABKIT_STORE_FOR_TESTS`` can name a persistent folder to keep assembled
-    and exported files between runs (they are rebuilt when missing).
+    The tests' store is kept between runs (``~/.cache/labkit-tests``), so the files the
+    kit derives once (Gemma assembled from its chunks, the F16 and Hugging Face exports, the
+    quantization ladder's files) are built on the first run only; each is checked by its
+    sha256 before use and rebuilt when missing or damaged. ``LABKIT_STORE_FOR_TESTS`` names
+    another folder, or ``fresh`` for a new, empty one.
     """
-    keep = os.environ.get("LABKIT_STORE_FOR_TESTS")
-    root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="labkit-test-home-"))
+    wanted = os.environ.get("LABKIT_STORE_FOR_TESTS", "")
+    if wanted == "fresh":
+        root = Path(tempfile.mkdtemp(prefix="labkit-test-home-"))
+    else:
+        root = Path(wanted) if wanted else Path.home() / ".cache" / "labkit-tests"
     root.mkdir(parents=True, exist_ok=True)
     os.environ["LABKIT_HOME"] = str(root)

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,7 +50,7 @@ def ollama_server() -> Iterator[Any]:
     from labkit.ollama.server import start_background
 
     home = models.store_root()
-    assert ".cache/labkit" not in str(home), "tests must run with their own LABKIT_HOME (see conftest.py)"
+    assert home != Path.home() / ".cache" / "labkit", "tests must run with their own LABKIT_HOME (see conftest.py)"
     shutil.rmtree(home / "ollama", ignore_errors=True)  # a clean slate for manifests and blobs
     with env(**TEST_ENV):
         server = start_background(log_level=logging.INFO)
