@@ -94,8 +94,25 @@ def _lab(args: argparse.Namespace) -> int:
             print("labkit: the Ollama-compatible server is not available in this version; "
                   "lessons that need one will say so.")
     notebooks = course_dir()
+    if not args.instructor:
+        notebooks = student_edition(notebooks)
     command = lab_command(notebooks, args.port, args.jupyter_args)
     return subprocess.call(command, env=env, cwd=notebooks)
+
+
+def student_edition(notebooks: Path) -> Path:
+    """The learner's own copies of the lessons (solutions as "your turn" stubs, no stored outputs).
+
+    Written next to the course (``editions/student``) the first time; later runs add new lessons
+    and never overwrite a notebook that is already there: it holds the learner's work.
+    """
+    from labkit.course.editions import write_editions
+
+    out = notebooks.parent / "editions"
+    write_editions(notebooks, out, editions=("student",), keep_existing=True)
+    print(f"labkit: opening your copies of the lessons in {out / 'student'} "
+          "(`labkit lab --instructor` opens the course notebooks with their solutions).")
+    return out / "student"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -146,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "other options go to jupyter lab")
     lab.add_argument("--port", type=int, help="JupyterLab port")
     lab.add_argument("--no-server", action="store_true", help="do not start the Ollama-compatible server")
+    lab.add_argument("--instructor", action="store_true",
+                     help="open the course notebooks themselves, solutions and outputs included")
     lab.set_defaults(func=_lab)
 
     editions = sub.add_parser("editions", help="write student and instructor editions of the notebooks")

@@ -12,29 +12,36 @@
 #     name: python3
 # ---
 
+# %%
+
 # %% [markdown]
 # # 00 · Start here: the Local LLM Lab Kit
 #
 # This course teaches **running large language models on your own machine** with LangChain
-# (topic LC1.2.5 "Local models"). Every cell runs a real model on your CPU, offline.
+# (topic LC1.2.5 "Local models"). Every cell runs a real model on your CPU, offline, and every
+# sentence about a measurement is produced from what *your* machine measured.
 #
 # **You will learn to**
 # - check that your machine is ready (`labkit doctor`) and read what it reports;
 # - find the course models by name, and see what a model *file* is: bytes, parameters, bits per weight;
-# - run a first real generation with a local model;
+# - run a first real generation with a local model, through llama.cpp's own Python API;
 # - swap in a real Ollama, a GPU or your own GGUF model.
 #
-# **Time:** about 15 minutes.
+# **Time:** about 15 minutes, plus 10 for the exercises.
 
 # %% [markdown]
 # ## 1. Is this machine ready?
 #
 # `labkit doctor` checks Python, the CPU (cores and the vector instructions llama.cpp uses),
-# RAM, GPUs, the engines and the model files. Each line is OK, WARN or FAIL with a one-line fix.
-# The same check runs from a terminal: `labkit doctor`.
+# RAM, GPUs, the engines and the model files. Installed is not the same as working, so it also
+# runs one short real generation per engine — llama.cpp, transformers, and a round trip through
+# the kit's Ollama-compatible server — each in a separate process that is allowed to crash, and
+# reports their speed. Each line is OK, WARN or FAIL with a one-line fix. From a terminal:
+# `labkit doctor` (add `--quick` to skip the generations).
 
 # %%
 import labkit
+from labkit.course.claims import claim, say
 
 report = labkit.doctor()
 report
@@ -43,6 +50,14 @@ report
 # NBVAL_CHECK_OUTPUT
 print("ready for the course:", report.ok)
 
+# %%
+speeds = {c.name.split()[0]: float(c.detail.split()[0]) for c in report.checks if "tokens/s" in c.detail}
+say("On this machine the doctor's short generations ran at **{llama:.0f} tokens/s** in llama.cpp, "
+    "**{hf:.0f}** in transformers and **{server:.0f}** through the server: the same model, three engines, "
+    "{ratio} between the fastest and the slowest. Lessons 01 and 04 explain why.",
+    llama=speeds["llama.cpp"], hf=speeds["transformers"], server=speeds["ollama"],
+    ratio=f"{max(speeds.values()) / min(speeds.values()):.1f}×");
+
 # %% [markdown]
 # ## 2. The map of the course
 #
@@ -50,7 +65,7 @@ print("ready for the course:", report.ok)
 # |---|---|---|
 # | `01_running_local_llms` | LC1.2.5.1 | measure memory, load time, time to first token and tokens/s on this machine; see why decode speed is bounded by memory bandwidth |
 # | `02_ollama` | LC1.2.5.2 | talk to an Ollama server with `ChatOllama`: pull, stream, JSON mode, keep-alive, `num_ctx` |
-# | `03_llamacpp` | LC1.2.5.3 | embed llama.cpp with `LlamaCpp`: GGUF files, `n_ctx`, `n_gpu_layers`, quantization from 16 bits to 2 |
+# | `03_llamacpp` | LC1.2.5.3 | embed llama.cpp with `LlamaCpp`: GGUF files, `n_ctx`, `n_gpu_layers`, raw logits, quantization from 16 bits to 2 |
 # | `04_huggingface` | LC1.2.5.4 | load the same model with `HuggingFacePipeline`: tokenizers, dtypes, device placement |
 # | `05_local_vs_cloud` | LC1.2.5.5 | weigh privacy, cost, latency, capability, maintenance and scaling with numbers from this machine |
 #
@@ -87,25 +102,26 @@ print(gemma)
 
 # %% [markdown]
 # **Bits per weight** is the one number that decides how much memory a model needs:
-# file size × 8 / parameters. SmolLM2's file is "Q4_1" (4-bit blocks with a scale and a minimum),
-# yet the whole file averages more than 5 bits: some tensors are kept at higher precision, and the
-# file also carries the tokenizer's vocabulary and other metadata.
+# file size × 8 / parameters. SmolLM2's file is "Q4_1": blocks of 32 weights stored in 4 bits each,
+# plus a 16-bit scale and a 16-bit minimum per block, which is 5 bits per weight. Is the file as a
+# whole at that figure?
 
 # %%
-# NBVAL_CHECK_OUTPUT
-for name in models.names():
-    m = models.info(name)
-    print(f"{name:<14} {m.size * 8 / m.parameters:.2f} bits per weight")
+smol_info = models.info("smollm2:135m")
+bpw = smol_info.size * 8 / smol_info.parameters
+claim("The whole SmolLM2 file takes more than Q4_1's 5 bits per weight: some tensors are kept at "
+      "higher precision, and the file also carries the tokenizer's vocabulary and other metadata.",
+      bpw > 5.0, f"{bpw:.2f} bits per weight over {smol_info.parameters:,} parameters");
 
 # %% [markdown]
 # ## 4. A first real generation
 #
 # Here is the smallest possible local LLM call: llama.cpp (through llama-cpp-python) loads the
-# GGUF file into this Python process and answers a chat message. `labkit.engines.llamacpp.prepare()` does
-# two things first: llama.cpp's own log lines (hundreds per load) go to a log callback that stays
-# silent unless you set `LABKIT_SHOW_LOGS=1`, and on the rare CPU that advertises instructions its
-# virtual machine cannot run (Intel AMX), the kit turns off the llama.cpp feature that would crash.
-# Decoding is greedy (temperature 0), so the answer is the same on every run.
+# GGUF file into this Python process and answers a chat message. `labkit.engines.llamacpp.prepare()`
+# does two things first: llama.cpp's own log lines (hundreds per load) go to a log callback that
+# stays silent unless you set `LABKIT_SHOW_LOGS=1`, and on the rare CPU that advertises
+# instructions its virtual machine cannot run (Intel AMX), the kit turns off the llama.cpp feature
+# that would crash. Decoding is greedy (temperature 0), so the answer is the same on every run.
 
 # %%
 import time
@@ -117,7 +133,7 @@ import labkit.engines.llamacpp
 labkit.engines.llamacpp.prepare()
 start = time.perf_counter()
 llm = Llama(model_path=str(smol), n_ctx=2048, n_threads=2, seed=0, verbose=False)
-print(f"loaded in {time.perf_counter() - start:.2f} s")
+load_s = time.perf_counter() - start
 
 start = time.perf_counter()
 reply = llm.create_chat_completion(
@@ -125,19 +141,29 @@ reply = llm.create_chat_completion(
     temperature=0.0, max_tokens=16,
 )
 elapsed = time.perf_counter() - start
-print(reply["choices"][0]["message"]["content"])
-print(f"{reply['usage']['completion_tokens']} tokens in {elapsed:.2f} s")
+say("Loaded in **{load:.2f} s**; {n} tokens of answer in **{t:.2f} s**.", load=load_s,
+    n=reply["usage"]["completion_tokens"], t=elapsed);
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(reply["choices"][0]["message"]["content"].strip())
+answer = reply["choices"][0]["message"]["content"].strip()
+print(answer)
+
+# %%
+words = len(answer.split())
+if words == 1:
+    say("It answered in one word, as asked.")
+else:
+    say("It answered in {n} words, not in one as asked: a 135M-parameter model follows instructions "
+        "loosely. Lesson 05 measures how often it does on 40 checkable tasks.", n=words);
 
 # %% [markdown]
 # ## 5. Beyond the defaults
 #
 # **A real Ollama.** Start it (`ollama serve`); `labkit lab` and the notebooks find it at
-# `OLLAMA_HOST` (default `127.0.0.1:11434`) and use it instead of the kit's built-in,
-# Ollama-compatible server. `ChatOllama` speaks the same API to both.
+# `OLLAMA_HOST` (default `127.0.0.1:11434`) and use it instead of the kit's built-in server. The
+# kit's server is a stand-in that speaks Ollama's API (it reports its own version number, not
+# Ollama's); `ChatOllama` and the `ollama` client speak the same API to both.
 #
 # **A GPU.** llama-cpp-python must be *built* for it
 # (`CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python`,
@@ -170,27 +196,42 @@ except models.UnknownModelError as err:
 #
 # ## Exercises
 #
-# Each exercise has a collapsed solution cell (expand it only after trying) and a check cell that
-# says *right* or *not yet*, and why. In the student edition (`labkit editions`) the solution cells
-# are stubs for your own answer.
+# Write the code, then run the check below it: it runs what you wrote on the real model and says
+# *right* or *not yet*, and why. (In `labkit lab` you have your own copy of the lessons, where each
+# solution is a stub for you to fill in; `labkit lab --instructor` shows the solutions.)
 #
-# 1. How many **bytes** is the `smollm2:135m` file? (Read it from the file.)
+# 1. Write `bits_per_weight(name)`: the average bits per weight of any model in the store
+#    (`models.info(name)` has `.size` in bytes and `.parameters`). The check runs it on every model.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-answer_1 = models.path("smollm2:135m").stat().st_size
+def bits_per_weight(name: str) -> float:
+    """File bytes x 8 / parameters."""
+    info = models.info(name)
+    return info.size * 8 / info.parameters
+
 
 # %%
-labkit.course.check.answer("00.1", answer_1);
+from labkit.course import check
+
+check.answer("00.1", bits_per_weight);
 
 # %% [markdown]
-# 2. How many **bits per weight** does that file use overall?
+# 2. Write `ask(question)`: load `smollm2:135m` with `llama_cpp.Llama` (as in section 4), answer
+#    `question` as a chat message, greedily, in at most 32 tokens, and return the answer's text. The
+#    check compares your answer with greedy decoding through the model's chat template.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-m = models.info("smollm2:135m")
-answer_2 = m.size * 8 / m.parameters
+def ask(question: str) -> str:
+    """The course model's greedy answer to one chat message, through llama.cpp."""
+    model = Llama(model_path=str(models.path("smollm2:135m")), n_ctx=512, seed=0, verbose=False)
+    out = model.create_chat_completion(messages=[{"role": "user", "content": question}],
+                                       temperature=0.0, max_tokens=32)
+    model.close()
+    return out["choices"][0]["message"]["content"]
+
 
 # %%
-labkit.course.check.answer("00.2", answer_2);
+check.answer("00.2", ask);
 
 # %% [markdown]
 # 3. You downloaded Llama 3.2 3B Instruct as a GGUF. Under which Ollama-style name would you
@@ -200,10 +241,10 @@ labkit.course.check.answer("00.2", answer_2);
 answer_3 = "llama3.2:3b"
 
 # %%
-labkit.course.check.answer("00.3", answer_3);
+check.answer("00.3", answer_3);
 
 # %% [markdown]
-# Solutions: `notebooks/solutions/00_start_here.md`.
+# Solutions with explanations: `notebooks/solutions/00_start_here.md`.
 #
 # ## Where to go next
 #

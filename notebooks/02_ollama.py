@@ -12,6 +12,8 @@
 #     name: python3
 # ---
 
+# %%
+
 # %% [markdown]
 # # 02 · Ollama integration (LC1.2.5.2)
 #
@@ -25,20 +27,26 @@
 # - get JSON back: JSON mode and `with_structured_output` with a pydantic schema;
 # - control memory with `keep_alive`, and build a custom model from a Modelfile-style recipe.
 #
-# **Time:** about 30 minutes.
+# **Time:** about 30 minutes, plus 15 for the exercises.
 #
-# No Ollama installed? The kit ships an **Ollama-compatible server** backed by llama.cpp. It speaks
-# the same HTTP API, so everything below works unchanged against a real Ollama too.
+# No Ollama installed? The kit ships an **Ollama-compatible server** backed by llama.cpp: a
+# stand-in that speaks the same HTTP API, so everything below works unchanged against a real
+# Ollama too. Where the two differ, this lesson says so.
+#
+# `ChatOllama` lives in the `langchain-ollama` package (`from langchain_ollama import ChatOllama`).
+# Older tutorials import it from `langchain_community.chat_models`; that class is deprecated and
+# lags behind the real one (no `reasoning`, older structured output): use `langchain_ollama`.
 
 # %% [markdown]
 # ## 1. Find or start a server
 #
 # `ensure_server()` uses an Ollama already answering at `OLLAMA_HOST` (and pulls the course model
-# there), or starts the kit's server in the background, and says which.
+# there), or starts the kit's server in a process of its own, and says which.
 
 # %%
 import os
 
+from labkit.course.claims import claim, say
 from labkit.ollama import ensure_server
 
 base_url = ensure_server()
@@ -48,6 +56,8 @@ os.environ["OLLAMA_HOST"] = base_url  # the ollama client and ChatOllama read th
 # ## 2. The model library
 #
 # The official `ollama` Python client speaks the same API as the `ollama` command line tool.
+# (The kit's server answers `/api/version` with the version of Ollama's API it imitates, not with
+# a release of Ollama.)
 
 # %%
 import httpx
@@ -68,8 +78,10 @@ for progress in client.pull("gemma3:270m", stream=True):
         print(progress.status, "" if progress.total is None else f"{progress.total / 1e6:.1f} MB")
 
 # %% [markdown]
-# `show` tells you what a model *is*: family, size, quantization, its chat template and default
-# parameters — the same facts `ollama show` prints.
+# `show` tells you what a model *is*: family, size, quantization, its chat template, default
+# parameters and capabilities — the same facts `ollama show` prints. The template differs by
+# server: a real Ollama shows its own **Go template** (`{{ .Prompt }}` …), while the kit's server
+# shows the **Jinja** template stored in the GGUF file, which llama.cpp renders.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -82,9 +94,11 @@ print("template starts:", info.template[:60].replace("\n", "\\n"))
 # %% [markdown]
 # ## 3. `ChatOllama`: invoke, stream, batch
 #
-# Always pass `num_ctx`: left unset, the server's default context window applies (2048 tokens on
-# older Ollama, 4096 now) and longer prompts are **silently truncated**. Temperature 0 makes the
-# answer reproducible.
+# Always pass `num_ctx`. Left unset, the server picks a context window itself: current Ollama
+# chooses by available VRAM (4,096 tokens below 24 GiB, 32,768 for 24–48 GiB, 262,144 from 48 GiB;
+# older releases used 2,048), `OLLAMA_CONTEXT_LENGTH` overrides it, and the kit's server uses
+# 4,096 on a CPU. Longer prompts are **silently truncated** to fit. Temperature 0 makes the answer
+# reproducible.
 
 # %%
 from langchain_ollama import ChatOllama
@@ -92,7 +106,6 @@ from langchain_ollama import ChatOllama
 llm = ChatOllama(model="smollm2:135m", base_url=base_url, num_ctx=4096, temperature=0, seed=0,
                  num_predict=48)
 reply = llm.invoke("What is the capital of France? Answer in one word.")
-print(reply.content)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -107,10 +120,14 @@ print(reply.usage_metadata)
 import time
 
 start = time.perf_counter()
-for i, chunk in enumerate(llm.stream("Name three primary colours.")):
-    if i < 6:
-        print(f"{time.perf_counter() - start:6.3f} s  {chunk.content!r}")
-print("...")
+stamps = []
+for chunk in llm.stream("Name three primary colours."):
+    stamps.append((time.perf_counter() - start, chunk.content))
+for seconds, text in stamps[:6]:
+    print(f"{seconds:6.3f} s  {text!r}")
+say("The first piece arrived after **{first:.3f} s**, the last after **{last:.3f} s**: "
+    "a streaming reader starts {times:.0f}× sooner.", first=stamps[0][0], last=stamps[-1][0],
+    times=stamps[-1][0] / stamps[0][0]);
 
 # %% [markdown]
 # `batch` sends several prompts; the server queues them against one loaded model.
@@ -121,35 +138,56 @@ answers = llm.batch(["What is 2 + 2? Answer with a number.", "What colour is the
 for a in answers:
     print(a.content.strip())
 
+# %%
+short = [len(a.content.split()) <= 2 for a in answers]
+say("{n} of the {total} answers kept to the length asked for. {why}", n=sum(short), total=len(short),
+    why=("" if all(short) else "A 135M-parameter model follows such instructions loosely; `num_predict` or a "
+         "`stop` sequence bounds the length for sure, and a JSON schema (section 5) the shape."));
+
 # %% [markdown]
 # ## 4. Configuration and the `num_ctx` trap
 #
 # Every response carries the server's own counts: `prompt_eval_count` is the number of prompt
-# tokens the model actually read. Send a prompt longer than the context window and watch it shrink:
+# tokens the model actually read. Send a prompt longer than the context window and compare:
 
 # %%
-long_text = "Local models keep data on your own machine. " * 300  # about 2,700 tokens
+from labkit.engines import tokens
+
+long_text = "Local models keep data on your own machine. " * 150
 question = long_text + "\nIn one sentence: what is this text about?"
-for n_ctx in (1024, 4096):
+sent = tokens.count("smollm2:135m", tokens.chat_prompt("smollm2:135m", question))
+read = {}
+for n_ctx in (1024, 2048):
     small = ChatOllama(model="smollm2:135m", base_url=base_url, num_ctx=n_ctx, temperature=0, num_predict=16)
-    meta = small.invoke(question).response_metadata
-    print(f"num_ctx={n_ctx:5}: the model read {meta['prompt_eval_count']:5} prompt tokens")
+    read[n_ctx] = small.invoke(question).response_metadata["prompt_eval_count"]
+    print(f"num_ctx={n_ctx:5}: the model read {read[n_ctx]:5} of the {sent} prompt tokens sent")
+
+# %%
+claim("With num_ctx=1024 the server silently dropped part of the prompt; with 2048 it read all of it.",
+      read[1024] < sent and read[2048] == sent, f"{read[1024]} and {read[2048]} of {sent} tokens read");
 
 # %% [markdown]
 # With `num_ctx=1024` the server kept only what fits (the first tokens and the most recent ones)
-# and the client got a normal answer: only `prompt_eval_count` gives it away. The warning above
-# appears here because the kit's server runs inside this kernel; a real Ollama writes it to its own
-# server log, which you rarely see. **Always set
-# `num_ctx`** large enough, and compare `prompt_eval_count` with your own token count.
+# and the client got a normal answer: only `prompt_eval_count` gives it away. The server writes a
+# warning to its own log (the kit's server: the log file named when it started; a real Ollama: its
+# server log, which you rarely see). **Always set `num_ctx`** large enough, and compare
+# `prompt_eval_count` with your own token count.
 #
 # Other options work the same way (`temperature`, `top_k`, `top_p`, `seed`, `num_predict`, `stop`,
-# `repeat_penalty`): set on the `ChatOllama` object, they are sent with every request.
+# `repeat_penalty`): set on the `ChatOllama` object, they are sent with every request. With
+# sampling on, the same seed gives the same answer:
 
 # %%
+names = {}
 for seed in (1, 2, 1):
     creative = ChatOllama(model="smollm2:135m", base_url=base_url, num_ctx=2048, temperature=1.0,
                           seed=seed, num_predict=12)
-    print(f"seed {seed}: {creative.invoke('Invent a name for a robot.').content!r}")
+    names.setdefault(seed, []).append(creative.invoke("Invent a name for a robot.").content)
+    print(f"seed {seed}: {names[seed][-1]!r}")
+
+# %%
+claim("Sampling with the same seed repeats the answer exactly.", names[1][0] == names[1][1],
+      f"seed 1 gave {names[1][0]!r} twice" if names[1][0] == names[1][1] else f"{names[1]}");
 
 # %% [markdown]
 # ## 5. JSON out
@@ -186,8 +224,10 @@ print(repr(city))
 #
 # ## 6. keep_alive: memory vs latency
 #
-# The server keeps a model loaded for `keep_alive` after each request (Ollama's default: 5 minutes).
-# The first request after that pays the **load time** again — `load_duration` in the response shows it.
+# After each request the **server** starts a timer of `keep_alive` (Ollama's default: 5 minutes);
+# when it runs out, the server unloads the model. Nothing is pinged to keep it alive: LangChain just
+# sends the value with every request. The first request after an unload pays the **load time**
+# again — `load_duration` in the response shows it.
 
 # %%
 def load_ms(keep_alive):
@@ -196,11 +236,14 @@ def load_ms(keep_alive):
 
 
 client.generate(model="smollm2:135m", prompt="", keep_alive=0)  # unload now
-print(f"cold: load_duration = {load_ms('10m'):.1f} ms")
-print(f"warm: load_duration = {load_ms('10m'):.1f} ms")
+cold, warm = load_ms("10m"), load_ms("10m")
+print(f"cold: load_duration = {cold:.1f} ms")
+print(f"warm: load_duration = {warm:.1f} ms")
 print("loaded now:", [m.model for m in client.ps().models])
 
 # %%
+claim("The warm request skipped the load that the cold one paid.", warm < cold,
+      f"{cold:.1f} ms cold, {warm:.1f} ms warm")
 client.generate(model="smollm2:135m", prompt="", keep_alive=0)  # keep_alive 0 unloads right away
 print("after keep_alive=0:", [m.model for m in client.ps().models])
 
@@ -221,14 +264,20 @@ client.create(model="pirate:135m", from_="smollm2:135m",
 modelfile = client.show("pirate:135m").modelfile
 print("\n".join(line for line in modelfile.splitlines() if line.startswith(("FROM", "SYSTEM", "PARAMETER"))))
 pirate = ChatOllama(model="pirate:135m", base_url=base_url, num_predict=40)
-print(pirate.invoke("What is the capital of France?").content)
+said = pirate.invoke("What is the capital of France?").content
+print(said)
 print("library:", [m.model for m in client.list().models])
 client.delete("pirate:135m");
 
+# %%
+pirate_words = [w for w in ("arr", "ahoy", "matey", "aye", "ye ", "me hearties", "captain") if w in said.lower()]
+say("The system prompt now travels with the model, whoever calls it. {how}",
+    how=(f"The answer shows the persona ({', '.join(pirate_words)})." if pirate_words else
+         "The answer shows no pirate voice at all: a 135M-parameter model follows a persona loosely, or not "
+         "at all. The system prompt was sent (the Modelfile above has it); whether a model honours it is a "
+         "matter of its size and training, which is why larger models follow personas far more reliably."));
+
 # %% [markdown]
-# The system prompt now travels with the model, whoever calls it. (How well a 135M model plays the
-# part is another matter: small models follow personas loosely.)
-#
 # ## 8. It is only HTTP
 #
 # `ChatOllama` and the `ollama` client are thin layers over one HTTP request. The same call, three ways:
@@ -259,38 +308,59 @@ print("LangChain:", via_langchain.content)
 # > trade memory for latency.
 #
 # ## Exercises
-
-# %% [markdown]
-# 1. Which `ChatOllama` argument prevents the silent truncation you saw in section 4?
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-answer_1 = "num_ctx"
-
-# %%
-import labkit
-
-labkit.course.check.answer("02.1", answer_1);
-
-# %% [markdown]
-# 2. What `keep_alive` value unloads a model right after the request?
+#
+# 1. Write `reads_everything(document)`: return a `ChatOllama` for `smollm2:135m` (greedy,
+#    `num_predict=16`) that reads all of `document` plus a one-line question, with the **smallest**
+#    `num_ctx` that is a multiple of 1024 and truncates nothing. Count tokens with
+#    `tokens.count("smollm2:135m", tokens.chat_prompt("smollm2:135m", text))`, and leave room for the
+#    answer. The check sends a long document and reads `prompt_eval_count`.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-answer_2 = 0
+def reads_everything(document: str) -> ChatOllama:
+    """The smallest multiple of 1024 that holds the prompt (with its question) and the answer."""
+    needed = tokens.count("smollm2:135m", tokens.chat_prompt("smollm2:135m", document + "\nA question?")) + 16
+    n_ctx = 1024
+    while n_ctx - 16 - 1 < needed:
+        n_ctx += 1024
+    return ChatOllama(model="smollm2:135m", base_url=base_url, num_ctx=n_ctx, temperature=0, num_predict=16)
+
 
 # %%
-labkit.course.check.answer("02.2", answer_2);
+from labkit.course import check
+
+check.answer("02.1", reads_everything);
 
 # %% [markdown]
-# 3. Which field of a response tells you how many prompt tokens the model really read?
+# 2. Write `extract_person(sentence)`: use `ChatOllama` with `format=` a JSON Schema (a dict) that
+#    requires a string `name` and an integer `age`, and return the parsed dict. The check runs it
+#    on three sentences.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-answer_3 = "prompt_eval_count"
+PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+          "required": ["name", "age"], "additionalProperties": False}
+
+
+def extract_person(sentence: str) -> dict:
+    """Name and age, in the shape the schema guarantees."""
+    model = ChatOllama(model="smollm2:135m", base_url=base_url, num_ctx=1024, temperature=0, format=PERSON,
+                       num_predict=48)
+    return json.loads(model.invoke(f"Extract the person's name and age from: {sentence}").content)
+
 
 # %%
-labkit.course.check.answer("02.3", answer_3);
+check.answer("02.2", extract_person);
 
 # %% [markdown]
-# Solutions: `notebooks/solutions/02_ollama.md`.
+# 3. What `keep_alive` value unloads a model right after the request?
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+answer_3 = 0
+
+# %%
+check.answer("02.3", answer_3);
+
+# %% [markdown]
+# Solutions with explanations: `notebooks/solutions/02_ollama.md`.
 #
 # ## Where to go next
 #

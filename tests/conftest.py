@@ -21,6 +21,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# A lesson's claim about its own measurements that this machine contradicts fails the run
+# (labkit.course.claims); notebook kernels started by nbval inherit this.
+os.environ["LABKIT_STRICT_CLAIMS"] = "1"
 
 
 # Tests and notebooks never use a learner's real Ollama: OLLAMA_HOST points at a free port, where

@@ -22,10 +22,10 @@ MODEL = "smollm2:135m"
 @pytest.fixture()
 def fresh_state():  # type: ignore[no-untyped-def]
     """ensure_server() remembers its server for the process: start each test from scratch."""
-    server._stop_background()
+    server._stop_started()
     server._in_use = None
     yield
-    server._stop_background()
+    server._stop_started()
     server._in_use = None
 
 
@@ -51,10 +51,33 @@ def test_ensure_server_starts_ours_on_a_free_port(fresh_state, capsys, monkeypat
         assert server.ensure_server() == started
         reply = ollama.Client().generate(model=MODEL, prompt="Hi", options={"num_predict": 2, "temperature": 0})
         assert reply.eval_count == 2
-    assert "Started the labkit Ollama-compatible server (llama.cpp) at" in capsys.readouterr().out
-    server._stop_background()
+    out = capsys.readouterr().out
+    assert "Started the labkit Ollama-compatible server (llama.cpp) at" in out and "in its own process" in out
+    process = server._started.process
+    assert process.pid != os.getpid() and process.poll() is None  # a process of its own
+    server._stop_started()
+    assert process.poll() is not None
     with pytest.raises(httpx.HTTPError):
         httpx.get(started + "/", timeout=2)
+
+
+def test_a_started_server_ends_with_the_process_that_started_it(tmp_path) -> None:
+    """A notebook kernel killed without its atexit hooks must not leave its server behind."""
+    code = ("import os, sys; from labkit.ollama import server; s = server.start_process(); "
+            "print(s.process.pid, flush=True); os._exit(0)")  # no atexit: as if the kernel were killed
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "LABKIT_THREADS": "1"})
+    child = int(out.stdout.split()[-1])
+    import time
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and Path(f"/proc/{child}").exists():
+        status = Path(f"/proc/{child}/status").read_text() if Path(f"/proc/{child}/status").exists() else ""
+        if "State:\tZ" in status:
+            break
+        time.sleep(0.2)
+    status = Path(f"/proc/{child}/status").read_text() if Path(f"/proc/{child}/status").exists() else ""
+    assert not status or "State:\tZ" in status, "the server outlived the process that started it"
 
 
 def test_serve_in_the_foreground_logs_each_request() -> None:

@@ -47,7 +47,7 @@ def test_offline_round_trip(tmp_path) -> None:
     blocked = _network_blocker()
     env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
            "PIP_CONFIG_FILE": os.devnull,  # no find-links or indexes from this machine's pip config
-           "LABKIT_HOME": str(tmp_path / "home"),
+           # the tests' own store (conftest.py): files derived once, such as the HF export, are reused
            # Without a network namespace, any attempt to reach a server fails fast at a dead proxy.
            "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
     env.pop("VIRTUAL_ENV", None)

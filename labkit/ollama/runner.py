@@ -141,6 +141,12 @@ class Runner:
         if p.started is None:
             p.started = now
             llm.set_seed(seed if seed >= 0 else random.randint(0, 2**31 - 1))
+            if seed >= 0 and opts["temperature"] > 0:
+                # Reusing the KV cache of an earlier prompt evaluates the last prompt token on its own
+                # instead of in one batch with the rest, and the logits differ in the last bits: enough
+                # to change a sampled token. A seeded request starts clean, so the same seed always
+                # gives the same answer, whatever ran before.
+                llm.reset()
         else:  # resuming after a pause: another request used this context meanwhile
             p.waited += now - p.paused_at
             if not job.cancel.is_set():

@@ -11,10 +11,12 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from labkit.engines.ollama_host import DEFAULT_HOST, base_url, parse_host
@@ -74,6 +76,8 @@ def serve(host: str | None = None, port: int | None = None, allow_remote: bool =
     allow_remote = allow_remote or classroom.allow_remote_from_env()
     token = token or os.environ.get("LABKIT_TOKEN", "").strip() or None
     classroom.check_bind(host, allow_remote)
+    if os.environ.get("LABKIT_EXIT_WITH_PARENT", "").isdigit():
+        exit_with_parent(int(os.environ["LABKIT_EXIT_WITH_PARENT"]))
     _configure_logging(logging.DEBUG if env_str("OLLAMA_DEBUG") not in ("", "0", "false") else logging.INFO)
     if not classroom.is_loopback(host):
         log.warning("%s", classroom.remote_warning(host, port, token))
@@ -125,7 +129,66 @@ def start_background(host: str = DEFAULT_HOST, port: int | None = None, log_leve
     return BackgroundServer(base_url(host, port), server, thread)
 
 
-_background: BackgroundServer | None = None
+@dataclass
+class ServerProcess:
+    """The server in a process of its own (``labkit serve``), started for a notebook or ``labkit lab``."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask it to finish (SIGTERM: uvicorn shuts down gracefully) and wait."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+
+
+def start_process(host: str = DEFAULT_HOST, port: int | None = None) -> ServerProcess:
+    """Start ``labkit serve`` in its own process on ``host:port`` and wait until it answers.
+
+    Its own process, not a thread of yours: the server's llama.cpp threads then never compete
+    with llama.cpp work in your own process for the same thread pool (in one process, OpenMP
+    throttles its threads as soon as there are more of them than cores, and decode slows
+    down), a crash in native code cannot take your notebook with it, and it is how a real
+    Ollama runs. Its log goes to a file in the model store; it stops when this process exits.
+    """
+    from labkit.models import store_root
+    from labkit.system.ports import wait_for_http
+
+    port = port or free_port(host)
+    log = store_root() / "logs" / f"serve-{port}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "LABKIT_EXIT_WITH_PARENT": str(os.getpid())}
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "labkit.cli", "serve", "--host", host, "--port", str(port)],
+                                   stdout=out, stderr=subprocess.STDOUT, env=env)
+    running = ServerProcess(base_url(host, port), process, log)
+    try:
+        wait_for_http(running.url + "/", process=process, timeout=60)
+    except RuntimeError as err:
+        running.stop()
+        raise RuntimeError(f"the labkit server did not start ({err}); its log: {log}") from None
+    return running
+
+
+def exit_with_parent(parent: int) -> None:
+    """End this server (gracefully, SIGTERM) once the process that started it is gone."""
+    import signal
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="labkit-parent-watch", daemon=True).start()
+
+
+_started: ServerProcess | None = None
 _in_use: str | None = None
 _lock = threading.Lock()
 
@@ -168,13 +231,13 @@ def ensure_server(model: str | None = COURSE_MODEL) -> str:
 
     If an Ollama (the real one or ours) answers at ``OLLAMA_HOST`` (default
     127.0.0.1:11434) it is used, and ``model`` is pulled there if missing.
-    Otherwise the kit's server starts in a background thread, on 11434 or a free
-    port if that is taken, and ``OLLAMA_HOST`` is set so that ``ChatOllama`` and
-    ``ollama.Client`` find it. Safe to call from every notebook: later calls
-    return the same URL. The server stops when Python exits.
+    Otherwise the kit's server starts in a process of its own (:func:`start_process`),
+    on 11434 or a free port if that is taken, and ``OLLAMA_HOST`` is set so that
+    ``ChatOllama`` and ``ollama.Client`` find it. Safe to call from every notebook:
+    later calls return the same URL. The server stops when Python exits.
     Introduced in notebooks/02_ollama.
     """
-    global _background, _in_use
+    global _started, _in_use
     with _lock:
         if _in_use is not None:
             return _in_use
@@ -194,17 +257,18 @@ def ensure_server(model: str | None = COURSE_MODEL) -> str:
                                "instead, unset OLLAMA_HOST.")
         if not port_is_free(bind, port):
             port = free_port(bind)
-        _background = start_background(bind, port)
-        atexit.register(_stop_background)
-        os.environ["OLLAMA_HOST"] = _background.url
-        print(f"Started the labkit Ollama-compatible server (llama.cpp) at {_background.url}.")
-        _in_use = _background.url
+        _started = start_process(bind, port)
+        atexit.register(_stop_started)
+        os.environ["OLLAMA_HOST"] = _started.url
+        print(f"Started the labkit Ollama-compatible server (llama.cpp) at {_started.url}, in its own process "
+              f"(log: {_started.log}).")
+        _in_use = _started.url
         return _in_use
 
 
-def _stop_background() -> None:
-    global _background, _in_use
-    if _background is not None:
-        _background.stop()
-        _background = None
+def _stop_started() -> None:
+    global _started, _in_use
+    if _started is not None:
+        _started.stop()
+        _started = None
         _in_use = None

@@ -146,3 +146,18 @@ def accuracy(results: list[Result]):
 def evaluate(llm: Any, **kwargs: Any):
     """Run the tasks on ``llm`` and return per-category accuracy (see :func:`run` for options)."""
     return accuracy(run(llm, **kwargs))
+
+
+def published_reference(path: str | Path | None = None):
+    """Published scores of the course model's family on standard benchmarks (a DataFrame: model x benchmark).
+
+    From ``data/capability_reference.csv``, each row with its source and date: the same
+    authors evaluated SmolLM2 at 135M, 360M and 1.7B parameters the same way, so the
+    rows show how capability grows with size. Introduced in notebooks/05_local_vs_cloud.
+    """
+    import pandas as pd
+
+    table = pd.read_csv(path or DATA_DIR / "capability_reference.csv")
+    return table.pivot(index="model", columns="benchmark", values="score").sort_index(
+        key=lambda names: names.map({m: float(p.rstrip("MB")) * (1000 if p.endswith("B") else 1)
+                                     for m, p in zip(table["model"], table["parameters"])}))

@@ -1,0 +1,85 @@
+"""Self-checks of notebooks/05_local_vs_cloud."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from labkit.course.check import Exercise, NotYet, close, number, run
+
+
+def _setups() -> list[tuple[str, Any]]:
+    from labkit import tradeoffs as t
+
+    return [
+        ("a $1,500 laptop, 45 W, 1 h of upkeep a month at $50/h",
+         t.LocalSetup(hardware_price=1500, power_watts=45, idle_watts=5, maintenance_hours_per_month=1,
+                      hourly_rate=50)),
+        ("a $2,600 GPU workstation, 450 W, idle 60 W, 4 h of upkeep at $60/h",
+         t.LocalSetup(hardware_price=2600, power_watts=450, idle_watts=60, maintenance_hours_per_month=4,
+                      hourly_rate=60)),
+        ("a rented GPU server kept up all day at $2.69/h",
+         t.LocalSetup(rent_per_hour=2.69, always_on=True)),
+    ]
+
+
+def break_even(function: Any) -> tuple[bool, str]:
+    """05.1: ``break_even(setup, input_price_per_m, output_price_per_m, prefill_tok_s, decode_tok_s)``."""
+    from labkit import tradeoffs as t
+
+    cases = [(0.15, 0.60, 400, 40), (2.5, 10.0, 3000, 120), (0.15, 0.60, 20, 2)]
+    for (label, setup), (price_in, price_out, prefill, decode) in zip(_setups(), cases):
+        expected = t.break_even_tokens_per_day(input_price_per_m=price_in, output_price_per_m=price_out,
+                                               prefill_tokens_per_s=prefill, decode_tokens_per_s=decode, setup=setup)
+        got = number(run(function, setup, price_in, price_out, prefill, decode), "tokens per day")
+        if math.isinf(expected):
+            if math.isinf(got):
+                continue
+            raise NotYet(f"{label}: each local token costs more than an API token here, so the lines never "
+                         "cross: return math.inf")
+        if close(got, expected, 0.01):
+            continue
+        if close(got, expected * setup.days_per_month, 0.02) or close(got, expected / setup.days_per_month, 0.02):
+            raise NotYet(f"{label}: off by the days in a month; work per day (or per month) on both sides")
+        raise NotYet(f"{label}: the break-even is {expected:,.0f} tokens/day, you found {got:,.0f}. Fixed cost per "
+                     "day / (API price per token - local cost per token), with setup.cost_per_day(0) and "
+                     "setup.cost_per_day(1) - setup.cost_per_day(0) per busy hour")
+    return True, ("your formula agrees with the kit's on a laptop, a workstation and a rented server; now put in "
+                  "your own usage and machine.")
+
+
+def machines_for(function: Any) -> tuple[bool, str]:
+    """05.2: ``machines_for(users, requests_per_user_per_hour, tokens_in, tokens_out, prefill_tok_s, decode_tok_s)``."""
+    from labkit import tradeoffs as t
+
+    cases = [(50, 6, 400, 200, 300, 50), (500, 12, 800, 300, 2000, 120), (1, 1, 100, 100, 100, 10)]
+    for users, per_hour, tokens_in, tokens_out, prefill, decode in cases:
+        expected = t.scaling(users, per_hour, tokens_in, tokens_out, prefill_tokens_per_s=prefill,
+                             decode_tokens_per_s=decode).machines
+        got = int(number(run(function, users, per_hour, tokens_in, tokens_out, prefill, decode), "a machine count"))
+        if got == expected:
+            continue
+        busy = users * per_hour / 3600 * (tokens_in / prefill + tokens_out / decode)
+        if got == math.floor(busy) and got < expected:
+            raise NotYet(f"{users} users: {busy:.2f} machines' worth of work needs {expected}: round up, and at "
+                         "least one machine")
+        raise NotYet(f"{users} users at {per_hour} requests/h: {expected} machine(s), you said {got}. Each request "
+                     "keeps a machine busy tokens_in/prefill + tokens_out/decode seconds")
+    return True, "one request at a time per machine: requests per second x seconds per request, rounded up."
+
+
+def never_leaves(answer: Any) -> tuple[bool, str]:
+    """05.3: the option whose prompts never leave the device."""
+    text = str(answer).strip().lower()
+    if text == "llamacpp_edge":
+        return True, "an engine embedded in the app on the device: no network in the path at all."
+    if text == "ollama_workstation":
+        return False, "the prompt stays in the organisation, but it travels to the workstation over the network."
+    return False, "look at the 'leaves the device' column."
+
+
+EXERCISES = {
+    "05.1": Exercise("Write break_even(setup, prices, speeds) without the kit's function.", break_even),
+    "05.2": Exercise("Write machines_for(users, ...) for a user base and measured speeds.", machines_for),
+    "05.3": Exercise("Which option never sends a prompt off the device?", never_leaves),
+}
