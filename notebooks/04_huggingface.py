@@ -26,17 +26,14 @@
 # - avoid the `return_full_text` trap with `ChatHuggingFace`;
 # - compare the same prompt on transformers and llama.cpp, and explain the gap.
 #
-# **Time:** about 25 minutes. Everything runs offline: the model folder is exported from the course's
-# GGUF file on first use (`labkit.models.hf_dir`), no hub download.
+# **Time:** about 25 minutes, plus 15 for the exercises. Everything runs offline: the model folder
+# is exported from the course's GGUF file on first use (`labkit.models.hf_dir`), no hub download.
 
 # %%
-import warnings
-
-warnings.filterwarnings("ignore")
-
 import torch
 
 from labkit import engines, models
+from labkit.course.claims import claim, say, times
 from labkit.engines import tokens
 from labkit.system.logs import quiet_transformers
 
@@ -53,6 +50,11 @@ for file in sorted(folder.iterdir()):
 # (`model.safetensors`) and the tokenizer files. Our folder was made from the GGUF file by
 # transformers' own GGUF reader, which **dequantizes** the 4-bit weights to float32 — the weights
 # on disk are now 4 bytes each.
+#
+# Mind what that float32 is: every weight is still one of the values the Q4_1 file could store,
+# written out in 32 bits. It is **not** the original full-precision model (SmolLM2 was trained and
+# released in bfloat16); more bytes do not bring back what quantization rounded away. Lesson 03's
+# float32 MiniLM tensor is what genuinely full-precision weights look like.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -65,9 +67,23 @@ print(f"architecture: {config.model_type}, {config.num_hidden_layers} layers, hi
 print(f"parameters: {params / 1e6:.1f} M")
 print(f"float32 weights: {params * 4 / 1e6:.0f} MB  vs  the GGUF file: {models.info('smollm2:135m').size / 1e6:.0f} MB")
 
+# %%
+safetensors = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+say("The safetensors file holds {mb:.0f} MB: {ratio} the GGUF file, for the same values.",
+    mb=safetensors / 1e6, ratio=times(safetensors, models.info("smollm2:135m").size));
+
 # %% [markdown]
 # Now the LangChain call itself. `from_model_id` accepts a hub id *or a local folder*; with a folder
 # and `HF_HUB_OFFLINE=1` nothing touches the network.
+#
+# **Why "heavy" with the hub** (explained here, not run — the course stays offline). Given a hub id
+# such as `"meta-llama/Llama-3.1-8B-Instruct"`, `from_model_id` downloads the whole repository into
+# the hub cache (`~/.cache/huggingface/hub`, or `$HF_HOME`): for an 8B model, about 16 GB of bfloat16
+# safetensors, once per model and revision, before the first token. Many popular models are
+# **gated**: you accept the licence on the model's page, create an access token, and give it to the
+# library as `HF_TOKEN` (or `huggingface-cli login`); without it the download fails with a 401. Once
+# cached, `HF_HUB_OFFLINE=1` makes every later load use the disk only. Compare a 4–5 GB Q4_K_M
+# GGUF file for the same model in Ollama or llama.cpp.
 
 # %%
 from langchain_huggingface import HuggingFacePipeline
@@ -173,17 +189,24 @@ else:
     print("loaded on", gpu_llm.pipeline.model.device, "->", repr(gpu_llm.invoke("The capital of France is")))
 
 # %% [markdown]
-# **dtype** decides memory. bfloat16 halves it (at a small cost in precision; on many CPUs it is
-# also slower, since they lack fast bfloat16 arithmetic):
+# **dtype** decides memory: bfloat16 stores each weight in 2 bytes instead of 4 (at a small cost in
+# precision; on many CPUs it is also slower, since they lack fast bfloat16 arithmetic):
 
 # %%
 # NBVAL_CHECK_OUTPUT
 from transformers import AutoModelForCausalLM
 
+footprint = {}
 for dtype in (torch.float32, torch.bfloat16):
     m = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
-    print(f"{str(dtype):<15} {m.get_memory_footprint() / 1e6:6.0f} MB")
+    footprint[dtype] = m.get_memory_footprint()
+    print(f"{str(dtype):<15} {footprint[dtype] / 1e6:6.0f} MB")
     del m
+
+# %%
+claim("bfloat16 halves the memory of the weights.",
+      abs(footprint[torch.bfloat16] / footprint[torch.float32] - 0.5) < 0.01,
+      f"{footprint[torch.float32] / 1e6:.0f} MB in float32, {footprint[torch.bfloat16] / 1e6:.0f} MB in bfloat16");
 
 # %% [markdown]
 # ## 5. Generation settings
@@ -196,18 +219,24 @@ from transformers import set_seed
 
 prompt = "Write a name for a cat:"
 sampled = {"do_sample": True, "temperature": 1.0, "top_p": 0.95}
+outs = {}
 for label, seed, kwargs in [("greedy", 0, {"do_sample": False}), ("sampled, seed 0", 0, sampled),
                             ("sampled, seed 1", 1, sampled), ("sampled, seed 0 again", 0, sampled)]:
     set_seed(seed)
-    out = llm.pipeline(prompt, max_new_tokens=8, return_full_text=False, **kwargs)[0]["generated_text"]
-    print(f"{label:<22} {out!r}")
+    outs[label] = llm.pipeline(prompt, max_new_tokens=8, return_full_text=False, **kwargs)[0]["generated_text"]
+    print(f"{label:<22} {outs[label]!r}")
+
+# %%
+claim("The same seed repeats a sampled answer.", outs["sampled, seed 0"] == outs["sampled, seed 0 again"],
+      f"{outs['sampled, seed 0']!r} both times" if outs["sampled, seed 0"] == outs["sampled, seed 0 again"]
+      else f"{outs['sampled, seed 0']!r} then {outs['sampled, seed 0 again']!r}");
 
 # %% [markdown]
 # ## 6. The same prompt on transformers and on llama.cpp
 #
 # Same model, same prompt, greedy, each engine in a fresh process. Decode speed is bounded by how
-# many bytes of weights each token must read: ~540 MB of float32 for transformers, ~98 MB of Q4_1 for
-# llama.cpp. The black marks are this machine's ceiling (memory bandwidth / bytes per token).
+# many bytes of weights each token must read: all the float32 weights for transformers, the Q4_1
+# file for llama.cpp. The black marks are this machine's ceiling (memory bandwidth / bytes per token).
 
 # %%
 from labkit.measure import bench
@@ -216,13 +245,29 @@ table = bench.compare_engines("smollm2:135m", "Explain in two sentences why the 
                               max_tokens=24, engines=("llama.cpp", "transformers"))
 table[["load_s", "ttft_s", "decode_tok_s", "ceiling_tok_s", "peak_rss_mb"]].round(2)
 
+# %%
+cpp, hf = table.loc["llama.cpp"], table.loc["transformers"]
+claim("llama.cpp decodes faster than transformers here: it reads fewer bytes per token.",
+      cpp.decode_tok_s > hf.decode_tok_s,
+      f"{cpp.decode_tok_s:.0f} against {hf.decode_tok_s:.0f} tokens/s, reading {cpp.bytes_per_token_mb:.0f} "
+      f"against {hf.bytes_per_token_mb:.0f} MiB per token")
+say("Per token, transformers reads {bytes} the bytes and decoded {speed} slower; it also held {rss} the peak "
+    "memory ({hr:.0f} against {cr:.0f} MiB). Transformers reached {hs:.0%} of its bandwidth ceiling and "
+    "llama.cpp {cs:.0%}: {why}",
+    bytes=times(hf.bytes_per_token_mb, cpp.bytes_per_token_mb), speed=times(cpp.decode_tok_s, hf.decode_tok_s),
+    rss=times(hf.peak_rss_mb, cpp.peak_rss_mb), hr=hf.peak_rss_mb, cr=cpp.peak_rss_mb, hs=hf.of_ceiling,
+    cs=cpp.of_ceiling,
+    why=("the bytes explain most of the gap; torch's overhead per operation adds the rest."
+         if hf.of_ceiling < cpp.of_ceiling else
+         "the bytes explain the gap; with so few bytes per token, llama.cpp's fixed costs per token weigh more."));
+
 # %% [markdown]
 # ## When to take this path
 #
 # - **Yes:** research and teaching (every layer and logit is a torch tensor), fine-tuning (LoRA,
 #   PEFT), architectures llama.cpp does not support yet, GPU servers with plenty of memory.
-# - **No:** laptops and edge devices where memory and speed matter: quantized GGUF in llama.cpp or
-#   Ollama reads 4–8× fewer bytes per token.
+# - **No:** laptops and edge devices where memory and speed matter: a quantized GGUF in llama.cpp or
+#   Ollama reads several times fewer bytes per token, as measured above.
 #
 # ## Recall
 #
@@ -230,38 +275,59 @@ table[["load_s", "ttft_s", "decode_tok_s", "ceiling_tok_s", "peak_rss_mb"]].roun
 # > and the heaviest — you choose the device and dtype, and you must keep the prompt out of the output.
 #
 # ## Exercises
-
-# %% [markdown]
-# 1. How many **bytes** do the float32 weights of the exported SmolLM2 take?
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-answer_1 = models.info("smollm2:135m").parameters * 4
-
-# %%
-import labkit
-
-labkit.course.check.answer("04.1", answer_1);
-
-# %% [markdown]
-# 2. Which pipeline argument stops `HuggingFacePipeline` from echoing the prompt? (Give it as `name=value`.)
+#
+# 1. Write `count_tokens_hf(text)`: the number of tokens in `text` by the **transformers** tokenizer
+#    of the kit's export (`AutoTokenizer.from_pretrained(models.hf_dir("smollm2:135m"))`), special
+#    tokens written in the text parsed as such, none added. The check compares with llama.cpp's
+#    count on four texts, a chat-formatted one among them.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-answer_2 = "return_full_text=False"
+from transformers import AutoTokenizer
+
+hf_tokenizer = AutoTokenizer.from_pretrained(models.hf_dir("smollm2:135m"))
+
+
+def count_tokens_hf(text: str) -> int:
+    """Tokens of ``text`` by the transformers tokenizer, no special tokens added."""
+    return len(hf_tokenizer(text, add_special_tokens=False)["input_ids"])
+
 
 # %%
-labkit.course.check.answer("04.2", answer_2);
+from labkit.course import check
+
+check.answer("04.1", count_tokens_hf);
 
 # %% [markdown]
-# 3. What is the token id of `<|im_start|>` in SmolLM2's vocabulary?
+# 2. Write `make_pipeline()`: a `HuggingFacePipeline` on the kit's export of `smollm2:135m`, on the
+#    CPU, greedy, at most 20 new tokens, and without the prompt echo. The check runs it twice.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-answer_3 = tokenizer.convert_tokens_to_ids("<|im_start|>")
+def make_pipeline() -> HuggingFacePipeline:
+    """Greedy, short, no echo, CPU."""
+    return HuggingFacePipeline.from_model_id(
+        model_id=str(models.hf_dir("smollm2:135m")), task="text-generation", device=-1,
+        pipeline_kwargs={"max_new_tokens": 20, "do_sample": False, "return_full_text": False})
+
 
 # %%
-labkit.course.check.answer("04.3", answer_3);
+check.answer("04.2", make_pipeline);
 
 # %% [markdown]
-# Solutions: `notebooks/solutions/04_huggingface.md`.
+# 3. Section 1 exported SmolLM2 to float32: four bytes per weight instead of about five bits. Why is
+#    this export **not** more accurate than the Q4_1 file it came from? Answer `"a"`, `"b"` or `"c"`:
+#    - a) it was made by expanding the Q4_1 file, so every weight is still one of the values Q4_1
+#      could store;
+#    - b) float32 arithmetic is less precise than llama.cpp's quantized arithmetic;
+#    - c) transformers runs a different model architecture than llama.cpp.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+answer_3 = "a"
+
+# %%
+check.answer("04.3", answer_3);
+
+# %% [markdown]
+# Solutions with explanations: `notebooks/solutions/04_huggingface.md`.
 #
 # ## Where to go next
 #
