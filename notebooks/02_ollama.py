@@ -351,10 +351,15 @@ def extract_person(sentence: str) -> dict:
 check.answer("02.2", extract_person);
 
 # %% [markdown]
-# 3. What `keep_alive` value unloads a model right after the request?
+# 3. A notebook's `ChatOllama(keep_alive="10m")` answers its last request at 12:00; at 12:01 you
+#    shut the notebook's kernel down. When does the server unload the model? Answer `"a"`, `"b"` or
+#    `"c"`:
+#    - a) at 12:01, when the client that asked for it goes away;
+#    - b) at about 12:10, when the server's timer, restarted by the 12:00 request, runs out;
+#    - c) never, until the server restarts: `keep_alive` only applies while the client is running.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-answer_3 = 0
+answer_3 = "b"
 
 # %%
 check.answer("02.3", answer_3);

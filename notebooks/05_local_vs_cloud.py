@@ -18,16 +18,17 @@
 # The usual summary — *choose local for privacy and cost, cloud for capability and scale* — is a
 # good first guess and often wrong in the details. This lesson puts numbers on each of the six
 # criteria: **privacy, cost, latency, capability, maintenance, scaling** — measured on this machine
-# where they can be, and from dated, editable tables (`labkit/data/*.csv`) where they cannot.
+# where they can be, and from dated, editable tables (`labkit/data/*.csv`, each row with its source)
+# where they cannot. Every sentence below that quotes a figure is computed from this run.
 #
 # **You will learn to**
-# - trace where prompts travel and rest for each way of running a model;
-# - compute monthly cost and the break-even volume between a local machine and an API;
-# - compare end-to-end latency, with this machine's own measurements;
-# - measure capability on checkable tasks instead of trusting impressions;
-# - weigh it all in a decision matrix, and point the same code at a bigger server by changing a URL.
+# - trace where prompts travel and rest, and what a cloud contract can and cannot change;
+# - compute a month's cost, whole machine and upkeep included, and the break-even volume;
+# - compare end-to-end latency with this machine's own measurements;
+# - measure capability on checkable tasks, next to published scores of larger models;
+# - size a deployment from measured speeds, and weigh it all in a decision matrix.
 #
-# **Time:** about 30 minutes.
+# **Time:** about 35 minutes.
 
 # %%
 import warnings
@@ -36,91 +37,219 @@ warnings.filterwarnings("ignore")
 
 import pandas as pd
 
-from labkit.tradeoffs import decision
 from labkit import tradeoffs
+from labkit.course.claims import claim, more_or_less, say, times
+from labkit.tradeoffs import decision
+
+pd.set_option("display.max_colwidth", 90)
 
 # %% [markdown]
 # ## 1. Privacy: where does the prompt go?
 
 # %%
 # NBVAL_CHECK_OUTPUT
-rows = [{"option": f.option, "leaves the device": f.leaves_device, "leaves the organisation": f.leaves_organisation,
-         "path": f.path} for f in tradeoffs.DATA_FLOWS.values()]
-pd.set_option("display.max_colwidth", 90)
-pd.DataFrame(rows).set_index("option")
+pd.DataFrame([{"option": f.option, "leaves the device": f.leaves_device,
+               "leaves the organisation": f.leaves_organisation, "path": f.path}
+              for f in tradeoffs.DATA_FLOWS.values()]).set_index("option")
 
 # %% [markdown]
 # Local does not mean private by default: an Ollama server bound to `0.0.0.0` serves the whole
-# network, and your application's own logs keep every prompt. But only the cloud option hands
-# prompts to a third party by design.
-#
-# ## 2. Cost: per token vs per month
-#
-# A cloud API bills per token; a local machine costs the same each month whether busy or idle
-# (hardware amortised over its life, electricity when busy, your time to maintain it). So there is a
-# **break-even volume**. Prices come from `labkit/data/cloud_prices.csv` (each row with source and date):
+# network, and your application's own logs keep every prompt. And the cloud is not one thing:
+# providers sell contracts and settings that narrow what they keep.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-prices = pd.DataFrame([{"model": p.model, "input $/M": p.input_per_m, "output $/M": p.output_per_m, "as of": p.date}
-                       for p in tradeoffs.load_cloud_prices()]).set_index("model")
-prices.head(6)
-
-# %%
-result = decision.cost_compute(tokens_per_day=2_000_000, cloud_model="gpt-4o-mini", hardware="workstation-rtx4090")
-print(f"at 2M tokens/day: cloud ${result['cloud_at_volume']:,.0f}/month, "
-      f"local workstation ${result['local_at_volume']:,.0f}/month")
-print(f"break-even: {result['break_even_tokens_per_day']:,.0f} tokens/day")
+pd.DataFrame([{"control": c.control, "changes": c.changes, "does not change": c.does_not_change,
+               "how to get it": c.how_to_get_it} for c in tradeoffs.CLOUD_CONTROLS]).set_index("control")
 
 # %% [markdown]
-# Move the sliders: the break-even moves by orders of magnitude with the model's price and the
-# hardware you compare with.
-
-# %%
-from labkit.course.widgets import CostExplorer
-
-CostExplorer(tokens_per_day=2_000_000)
-
-# %% [markdown]
-# ## 3. Latency, with this machine's numbers
+# Zero data retention, a BAA or a regional deployment can make a cloud API acceptable for records
+# that a default account could not take. None of them changes the "leaves the organisation" column:
+# the provider's machines still read the prompt. When the rule is *the data may not leave*, only the
+# local rows qualify. (Sources and dates: `tradeoffs.CLOUD_CONTROLS`; terms change, so check yours.)
 #
-# Cloud: network round trip + the provider's time to first token + tokens ÷ its speed.
-# Local: load (if cold) + time to first token + tokens ÷ **measured** speed. Measure this machine:
+# ## 2. The local side of every comparison: measure this machine
+#
+# Cost, latency and scaling all need the local engine's speeds. Measure them in a fresh process:
+# load time, prompt reading (prefill) and writing (decode).
 
 # %%
 from labkit.measure import bench
 
-here = bench.measure("llama.cpp", "smollm2:135m", "Summarise why local models matter, in two sentences.",
-                     max_tokens=48)
-print(f"this machine, smollm2:135m: load {here.load_s:.2f} s, TTFT {here.ttft_s:.2f} s, "
-      f"decode {here.decode_tok_s:.0f} tokens/s")
+document = "\n".join(f"{f.option}: {f.path}; stored: {f.stored}" for f in tradeoffs.DATA_FLOWS.values())
+here = bench.measure("llama.cpp", "smollm2:135m", f"Summarise in two sentences:\n{document}", max_tokens=48)
+say("This machine, `smollm2:135m` in llama.cpp: loaded in {load:.2f} s, read the {n}-token prompt at "
+    "{pp:.0f} tokens/s (first token after {ttft:.2f} s) and wrote at {tg:.0f} tokens/s.",
+    load=here.load_s, n=here.prompt_tokens, pp=here.prefill_tok_s, ttft=here.ttft_s, tg=here.decode_tok_s);
+
+# %% [markdown]
+# ## 3. Cost: per token vs per month
+#
+# A cloud API bills per token. A local machine costs about the same each month, busy or idle: the
+# **whole machine** paid off over its life, electricity, and the **upkeep** — someone's hours for
+# updates, model pulls, restarts and watching it. So there is a **break-even volume**. Prices:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+pd.DataFrame([{"model": p.model, "input $/M": p.input_per_m, "output $/M": p.output_per_m, "as of": p.date}
+              for p in tradeoffs.load_cloud_prices()]).set_index("model").head(6)
+
+# %% [markdown]
+# Machines (prices are whole machines: the workstations' GPU plus a sourced $500 for the rest of
+# the machine; `source` in `labkit/data/hardware_profiles.csv` says where each figure comes from):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+pd.DataFrame([{"name": h.name, "device": h.device, "price $": h.price_usd, "rent $/h": h.rent_per_hour_usd,
+               "busy W": h.power_w, "life (years)": h.lifetime_years}
+              for h in tradeoffs.load_hardware_profiles()]).set_index("name")
+
+# %% [markdown]
+# Upkeep is an assumption, not a measurement: the course starts from
+# `tradeoffs.UPKEEP_HOURS_PER_MONTH` hours a month at `tradeoffs.UPKEEP_USD_PER_HOUR` dollars an
+# hour. Put in your own. First the textbook comparison: gpt-4o-mini against Ollama on the RTX 4090
+# workstation running an 8B model, at 2 million tokens a day (3 input tokens for each output token):
+
+# %%
+volume, share = 2_000_000, 0.75
+price = tradeoffs.cloud_price("gpt-4o-mini")
+workstation = decision.find_option("ollama_workstation")
+ws_prefill, ws_decode = decision.option_speeds(workstation)
+ws_setup = tradeoffs.LocalSetup.from_profile(tradeoffs.hardware_profile(workstation.hardware),
+                                             maintenance_hours_per_month=tradeoffs.UPKEEP_HOURS_PER_MONTH,
+                                             hourly_rate=tradeoffs.UPKEEP_USD_PER_HOUR)
+cloud = tradeoffs.cloud_cost_for(price, share * volume, (1 - share) * volume)
+local = tradeoffs.local_cost_per_month(share * volume, (1 - share) * volume, prefill_tokens_per_s=ws_prefill,
+                                       decode_tokens_per_s=ws_decode, setup=ws_setup)
+even = tradeoffs.break_even_tokens_per_day(input_price_per_m=price.input_per_m, output_price_per_m=price.output_per_m,
+                                           prefill_tokens_per_s=ws_prefill, decode_tokens_per_s=ws_decode,
+                                           setup=ws_setup)
+capacity = tradeoffs.max_tokens_per_day(prefill_tokens_per_s=ws_prefill, decode_tokens_per_s=ws_decode)
+pd.DataFrame({"USD per month": {"cloud: gpt-4o-mini": cloud.total, "local: machine paid off": local.hardware,
+                                "local: electricity": local.electricity, "local: upkeep": local.maintenance,
+                                "local: total": local.total}}).round(2)
+
+# %%
+def verdict(tokens_per_day: float, capacity: float) -> str:
+    """Where a break-even volume stands against what one machine can process in 24 hours."""
+    if tokens_per_day == float("inf"):
+        return "never: each local token costs more than an API token"
+    if tokens_per_day > capacity:
+        return (f"{tokens_per_day:,.0f} tokens a day, more than one machine can process in 24 hours "
+                f"({capacity:,.0f}): one machine never pays off")
+    return f"{tokens_per_day:,.0f} tokens a day ({tokens_per_day / capacity:.0%} of one machine's 24-hour capacity)"
+
+
+say("At {v:,} tokens a day gpt-4o-mini bills ${c:,.0f} a month; the workstation costs ${l:,.0f}, of which "
+    "upkeep is {u:.0%} and electricity {e:.0%}. It breaks even at {even} (speeds estimated from its bandwidth "
+    "for an 8B model: {tg:.0f} tokens/s decode).",
+    v=volume, c=cloud.total, l=local.total, u=local.maintenance / local.total, e=local.electricity / local.total,
+    even=verdict(even, capacity), tg=ws_decode);
+
+# %% [markdown]
+# Now with this machine's measured speeds, priced as the course's $1,500 laptop profile:
+
+# %%
+laptop = tradeoffs.LocalSetup.from_profile(tradeoffs.hardware_profile("laptop"),
+                                           maintenance_hours_per_month=tradeoffs.UPKEEP_HOURS_PER_MONTH,
+                                           hourly_rate=tradeoffs.UPKEEP_USD_PER_HOUR)
+speeds = {"prefill_tokens_per_s": here.prefill_tok_s, "decode_tokens_per_s": here.decode_tok_s}
+prices = {"input_price_per_m": price.input_per_m, "output_price_per_m": price.output_per_m}
+mine_even = tradeoffs.break_even_tokens_per_day(setup=laptop, **prices, **speeds)
+mine_even_no_upkeep = tradeoffs.break_even_tokens_per_day(setup=tradeoffs.LocalSetup.from_profile(
+    tradeoffs.hardware_profile("laptop")), **prices, **speeds)
+mine_capacity = tradeoffs.max_tokens_per_day(**speeds)
+say("Against gpt-4o-mini, this machine breaks even at {a}. Without the upkeep it would break even at {b}.",
+    a=verdict(mine_even, mine_capacity), b=verdict(mine_even_no_upkeep, mine_capacity))
+day = laptop.cost_per_day(0)
+say("A day of upkeep costs ${m:.2f} and a day of the machine ${h:.2f}: on a single small machine the hours spent "
+    "on it weigh {word} than the machine.", m=day["maintenance"], h=day["hardware"],
+    word=more_or_less(day["maintenance"], day["hardware"]));
+
+# %% [markdown]
+# These comparisons hold only between models that **both do the job**: `smollm2:135m` is not a
+# substitute for gpt-4o-mini (section 5 measures how far it is). Compare the price of the smallest
+# model that passes *your* task. Move the sliders: the break-even moves by orders of magnitude with
+# the price, the machine and the upkeep.
+
+# %%
+from labkit.course.widgets import CostExplorer
+
+CostExplorer(tokens_per_day=2_000_000, hardware="laptop", bench=here)
+
+# %% [markdown]
+# ## 4. Latency, with this machine's numbers
+#
+# Cloud: network round trip + the provider's time to first token + tokens ÷ its speed (published
+# figures, `cloud_prices.csv`). Local: load (if cold) + time to first token + tokens ÷ the speed
+# **measured** in section 2.
 
 # %%
 from labkit.course.widgets import LatencyExplorer
 
 LatencyExplorer(bench=here)
 
+# %%
+waits = decision.latency_compute(input_tokens=500, output_tokens=200, bench=here)
+say("For 500 tokens in and 200 out, this machine finishes in {l:.1f} s and gpt-4o-mini in about {c:.1f} s: "
+    "the local model is {word} here. The first token arrives after {lf:.2f} s locally and {cf:.2f} s from the "
+    "cloud.", l=waits["local"].total, c=waits["cloud"].total,
+    word=more_or_less(waits["cloud"].total, waits["local"].total, "faster", "slower", "as fast"),
+    lf=waits["local"].network + waits["local"].first_token, cf=waits["cloud"].network + waits["cloud"].first_token);
+
 # %% [markdown]
-# ## 4. Capability, measured
+# Not a like-for-like race: a 135M-parameter model writes quickly because it is tiny. A local model
+# as capable as the cloud one would be many times larger, and every token reads all its weights
+# (lesson 01), so it would write many times slower on the same machine.
 #
-# 40 short tasks with mechanically checkable answers (`labkit/data/eval/tasks.jsonl`): arithmetic, facts,
-# format following, JSON output, extraction, instructions. Here one task per category on the course
-# model (run `evaluate.evaluate(llm)` for all 40):
+# ## 5. Capability, measured
+#
+# 40 short tasks with mechanically checkable answers (`labkit/data/eval/tasks.jsonl`): arithmetic,
+# facts, format following, JSON output, extraction, instructions. All 40 on the course model:
 
 # %%
 from labkit import engines
 from labkit.tradeoffs import evaluate
 
-local_llm = engines.llamacpp_chat("smollm2:135m", max_tokens=32, n_ctx=1024)
-scores = evaluate.evaluate(local_llm, per_category=1, progress=False)
+local_llm = engines.llamacpp_chat("smollm2:135m", max_tokens=48, n_ctx=1024)
+results = evaluate.run(local_llm, progress=False)
+scores = evaluate.accuracy(results)
 scores
 
+# %%
+by_category = scores.drop(index="all")
+say("The course model passed {n:.0f} of {t:.0f} tasks ({a:.0%}): best at {best} ({ba:.0%}), worst at {worst} "
+    "({wa:.0%}).", n=scores.loc["all", "correct"], t=scores.loc["all", "tasks"], a=scores.loc["all", "accuracy"],
+    best=by_category["accuracy"].idxmax(), ba=by_category["accuracy"].max(),
+    worst=by_category["accuracy"].idxmin(), wa=by_category["accuracy"].min())
+pd.DataFrame([{"task": r.task.id, "answer it wrote": r.output[:70]} for r in results if not r.correct][:6])
+
 # %% [markdown]
-# One task per category is a small sample: run all 40 for a fuller picture. A 135M-parameter model
-# handles simple facts and extraction and is unreliable at exact formats and JSON — compare
+# A small model handles look-ups and extraction and fails at exact formats and JSON — compare
 # `format="json"` in lesson 02, which forces valid JSON whatever the model would have written.
 #
-# **A cloud model's score** goes in the same table — *only if you opt in with your own key*; nothing
+# How far is it from bigger models? The same authors evaluated SmolLM2 at three sizes the same way;
+# their published scores (`labkit/data/capability_reference.csv`, source and date on each row):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+reference = evaluate.published_reference()
+reference.T
+
+# %%
+small, large = reference.loc["SmolLM2-135M-Instruct"], reference.loc["SmolLM2-1.7B-Instruct"]
+gaps = (large - small).sort_values()
+claim("The 1.7B model (13× the parameters) scores higher than the course model on every benchmark.",
+      bool((gaps > 0).all()), f"ahead by {gaps.min():.1f} ({gaps.idxmin()}) to {gaps.max():.1f} points "
+      f"({gaps.idxmax()})")
+say("The widest gap is on {wide}: {a:.1f} against {b:.1f}. A 135M model is close to useless at multi-step "
+    "arithmetic, and 13× more parameters change that more than anything else in the table.",
+    wide=gaps.idxmax(), a=large[gaps.idxmax()], b=small[gaps.idxmax()]);
+
+# %% [markdown]
+# Hosted models such as gpt-4o-mini are larger still (their sizes are not published), so a fair
+# choice compares models that pass your task.
+# **A cloud model's score** goes in the same table only if you opt in with your own key; nothing
 # here calls a cloud service by itself:
 #
 # ```python
@@ -128,7 +257,7 @@ scores
 # cloud_scores = evaluate.evaluate(ChatOpenAI(model="gpt-4o-mini", temperature=0))
 # ```
 #
-# ## 5. Maintenance: what you own
+# ## 6. Maintenance: what you own
 #
 # | you run it locally | the provider does it for you |
 # |---|---|
@@ -136,26 +265,44 @@ scores
 # | pulling, updating and pinning models; disk space | model updates (sometimes unannounced) |
 # | RAM/VRAM tuning: `num_ctx`, quantization, `keep_alive` | capacity planning |
 # | monitoring, restarts, security patches | uptime, rate limits, abuse monitoring |
-#
-# ## 6. Scaling: how many machines for N users?
-#
-# One machine serves one request at a time at its measured speed (servers that batch do better).
-# With this machine's numbers:
 
 # %%
-# NBVAL_CHECK_OUTPUT
-for users in (1, 20, 200):
-    s = tradeoffs.scaling(users, requests_per_user_per_hour=6, input_tokens_per_request=500,
-                          output_tokens_per_request=200, prefill_tokens_per_s=100, decode_tokens_per_s=25,
-                          rpm_limit=500, tpm_limit=200_000)
-    print(f"{users:>4} users: {s.requests_per_minute:6.1f} requests/min -> {s.machines:3d} machine(s) like a "
-          f"25 tokens/s laptop; cloud limit hit: {s.cloud_limit}")
+upkeep = tradeoffs.UPKEEP_HOURS_PER_MONTH * tradeoffs.UPKEEP_USD_PER_HOUR
+fixed = sum(ws_setup.cost_per_day(0).values()) * ws_setup.days_per_month
+say("Section 3 priced this column at {h:g} hours a month × ${r:g} an hour = ${m:,.0f} a month per local setup: "
+    "{x} the workstation's hardware cost per month, and {s:.0%} of all it costs before it processes a token.",
+    h=tradeoffs.UPKEEP_HOURS_PER_MONTH, r=tradeoffs.UPKEEP_USD_PER_HOUR, m=upkeep, x=times(upkeep, local.hardware),
+    s=upkeep / fixed);
 
 # %% [markdown]
-# ## 7. Putting it together: the decision matrix
+# ## 7. Scaling: how many machines for N users?
 #
-# Weights for each criterion → a score per option, **with the reason for every score**. Try the
-# presets: "hospital records", "hobby project", "startup at scale", "offline field device".
+# One machine serves one request at a time at its measured speeds (servers that batch several
+# requests at once get more from one machine). The API side is limited by requests and tokens per minute; the
+# limits below are gpt-4o-mini's on a new account (`cloud_prices.csv`).
+
+# %%
+rows = []
+for users in (1, 20, 200):
+    s = tradeoffs.scaling(users, requests_per_user_per_hour=6, input_tokens_per_request=500,
+                          output_tokens_per_request=200, rpm_limit=price.rpm_limit, tpm_limit=price.tpm_limit,
+                          **speeds)
+    rows.append({"users": users, "requests/min": s.requests_per_minute, "machines like this one": s.machines,
+                 "gpt-4o-mini limits": f"over its {s.cloud_limit} limit" if s.cloud_limit else "within both limits"})
+scale = pd.DataFrame(rows).set_index("users")
+scale.round(1)
+
+# %%
+say("Each request (500 tokens in, 200 out) keeps this machine busy {sec:.1f} s, so 200 users asking six times "
+    "an hour need {m} machine(s) like it. The API's limits allow {cap:,.0f} such users before requests are "
+    "refused.", sec=s.seconds_per_request, m=s.machines, cap=s.max_users_cloud);
+
+# %% [markdown]
+# ## 8. Putting it together: the decision matrix
+#
+# Weights for each criterion → a score per option, **with the reason for every score**. Cost and
+# latency come from the functions above; capability, maintenance and scaling are judgements written
+# in `decision.OPTIONS` — read them and disagree. Try the presets.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -169,7 +316,7 @@ from labkit.course.widgets import DecisionMatrix
 DecisionMatrix(preset="hospital records")
 
 # %% [markdown]
-# ## 8. Beyond one machine: change only the base URL
+# ## 9. Beyond one machine: change only the base URL
 #
 # Ollama and many serving engines (vLLM, llama.cpp's `llama-server`) also speak the **OpenAI API**.
 # LangChain's OpenAI chat class then works against them by changing only `base_url`. Shown live
@@ -193,43 +340,72 @@ print(openai_style.invoke("What is the capital of France? Answer in one word.").
 # ## Recall
 #
 # > Choose local for privacy, predictable cost at volume and offline use; choose cloud for
-# > capability and elastic scale. The rule is wrong when volume is low (the hardware never pays
-# > off), when a small local model is good enough for a narrow task, or when "local" is a rented GPU.
+# > capability and elastic scale. The rule is wrong when volume is low (the machine and its upkeep
+# > never pay off), when a small local model is good enough for a narrow task, or when "local" is a
+# > rented GPU. Compare only models that pass your task.
 #
 # ## Exercises
-
-# %% [markdown]
-# 1. Monthly cost of 1,000,000 input + 250,000 output tokens **per day** on a model priced
-#    $0.15 / $0.60 per million (input / output), 30.4 days a month? (In dollars.)
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-answer_1 = (1.0 * 0.15 + 0.25 * 0.60) * 30.4
-
-# %%
-import labkit
-
-labkit.course.check.answer("05.1", answer_1);
-
-# %% [markdown]
-# 2. Which option in the privacy table never sends a prompt off the device? (Give its `option` key.)
+#
+# 1. Write `break_even(setup, input_price_per_m, output_price_per_m, prefill_tok_s, decode_tok_s)`
+#    **without** `tradeoffs.break_even_tokens_per_day`: the tokens per day (3 input tokens for each
+#    output token) above which `setup` (a `tradeoffs.LocalSetup`) is cheaper than the API; `math.inf`
+#    when it never is. `setup.cost_per_day(busy_hours)` gives a day's cost part by part. The check
+#    compares with the kit on a laptop, a workstation and a rented server.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-answer_2 = "llamacpp_edge"
+import math
+
+
+def break_even(setup: tradeoffs.LocalSetup, input_price_per_m: float, output_price_per_m: float,
+               prefill_tok_s: float, decode_tok_s: float) -> float:
+    """Tokens per day (3:1 input:output) above which the local setup is cheaper than the API."""
+    fixed = sum(setup.cost_per_day(0).values())
+    per_busy_hour = sum(setup.cost_per_day(1).values()) - fixed
+    api_per_token = (0.75 * input_price_per_m + 0.25 * output_price_per_m) / 1e6
+    hours_per_token = (0.75 / prefill_tok_s + 0.25 / decode_tok_s) / 3600
+    margin = api_per_token - hours_per_token * per_busy_hour
+    return math.inf if margin <= 0 else fixed / margin
+
 
 # %%
-labkit.course.check.answer("05.2", answer_2);
+from labkit.course import check
+
+check.answer("05.1", break_even);
 
 # %% [markdown]
-# 3. Which of the six criteria did `evaluate` measure?
+# 2. Write `machines_for(users, requests_per_user_per_hour, tokens_in, tokens_out, prefill_tok_s,
+#    decode_tok_s)`: how many machines, each serving one request at a time at these speeds, keep up
+#    with the users. Then call it with this machine's speeds (`here.prefill_tok_s`,
+#    `here.decode_tok_s`) for your own class or team.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-answer_3 = "capability"
+def machines_for(users: int, requests_per_user_per_hour: float, tokens_in: int, tokens_out: int,
+                 prefill_tok_s: float, decode_tok_s: float) -> int:
+    """Machines needed: requests per second × seconds each request takes, rounded up."""
+    per_second = users * requests_per_user_per_hour / 3600
+    busy = per_second * (tokens_in / prefill_tok_s + tokens_out / decode_tok_s)
+    return max(1, math.ceil(busy))
+
 
 # %%
-labkit.course.check.answer("05.3", answer_3);
+check.answer("05.2", machines_for);
 
 # %% [markdown]
-# Solutions: `notebooks/solutions/05_local_vs_cloud.md`.
+# 3. The latency explorer compares this machine's `smollm2:135m` with gpt-4o-mini. What does it
+#    support? Answer `"a"`, `"b"` or `"c"`:
+#    - a) whichever bar is shorter is the better choice for your application;
+#    - b) the difference comes from the network round trip, so a faster connection decides it;
+#    - c) nothing about your choice yet: the two models differ in what they can answer, so first find
+#      the models that pass your task, then compare their latency.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+answer_3 = "c"
+
+# %%
+check.answer("05.3", answer_3);
+
+# %% [markdown]
+# Solutions with explanations: `notebooks/solutions/05_local_vs_cloud.md`.
 #
 # ## Where to go next
 #

@@ -57,11 +57,15 @@ def test_lab_opens_jupyterlab_with_the_ollama_server() -> None:
         token = {"Authorization": "token test-token"}
         wait_for_http(f"http://127.0.0.1:{lab_port}/api/status", process=process, timeout=90, headers=token)
         wait_for_http(f"http://127.0.0.1:{ollama_port}/api/version", process=process, timeout=30)
-        lab = httpx.get(f"http://127.0.0.1:{lab_port}/api/contents/00_start_here.ipynb", params={"content": 0},
+        lab = httpx.get(f"http://127.0.0.1:{lab_port}/api/contents/00_start_here.ipynb", params={"content": 1},
                         headers=token, timeout=5)
         version = httpx.get(f"http://127.0.0.1:{ollama_port}/api/version", timeout=5).json()
         assert lab.status_code == 200, "JupyterLab did not serve the course"
         assert lab.json()["name"] == "00_start_here.ipynb"
+        # The learner's edition: solutions are stubs, and no output (no solution's result) is stored.
+        notebook = lab.json()["content"]
+        assert notebook["metadata"]["labkit"]["edition"] == "student"
+        assert not any(cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
         assert "version" in version
         # The course's defaults: no news pop-up and no update check (both would try the network).
         notification = httpx.get(f"http://127.0.0.1:{lab_port}/lab/api/settings/"

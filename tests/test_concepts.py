@@ -47,8 +47,8 @@ CONCEPTS = {
         "ChatHuggingFace": ("ChatHuggingFace", "hf_chat("), "compare engines": ("llama.cpp", "compare_engines("),
     },
     "05_local_vs_cloud": {
-        "privacy": ("Privacy", "DATA_FLOWS"), "cost": ("Cost", "cost_compute("), "break-even": ("break-even", "break_even"),
-        "latency": ("Latency", "LatencyExplorer("), "capability": ("Capability", "evaluate.evaluate("),
+        "privacy": ("Privacy", "DATA_FLOWS"), "cost": ("Cost", "local_cost_per_month("), "break-even": ("break-even", "break_even"),
+        "latency": ("Latency", "LatencyExplorer("), "capability": ("Capability", "evaluate.run("),
         "maintenance": ("Maintenance", None), "scaling": ("Scaling", "tradeoffs.scaling("),
         "decision matrix": ("decision matrix", "DecisionMatrix("), "OpenAI-compatible": ("OpenAI", "ChatOpenAI("),
     },

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from labkit import tradeoffs
 from labkit.course import widgets
 from labkit.quant import projection, report
 from labkit.tradeoffs import decision
@@ -59,10 +60,19 @@ def test_cost_explorer_moves_with_volume(capsys):
 
 
 def test_cost_compute_break_even_lies_where_the_curves_cross():
-    result = decision.cost_compute(tokens_per_day=1_000_000)
+    result = decision.cost_compute(tokens_per_day=1_000_000, maintenance_hours_per_month=1)
     even = result["break_even_tokens_per_day"]
-    again = decision.cost_compute(tokens_per_day=even)
+    assert even < result["one_machine_capacity"]
+    again = decision.cost_compute(tokens_per_day=even, maintenance_hours_per_month=1)
     assert again["local_at_volume"] == pytest.approx(again["cloud_at_volume"], rel=1e-6)
+
+
+def test_cost_compute_counts_upkeep_by_default():
+    default = decision.cost_compute(tokens_per_day=1_000_000)
+    none = decision.cost_compute(tokens_per_day=1_000_000, maintenance_hours_per_month=0)
+    upkeep = tradeoffs.UPKEEP_HOURS_PER_MONTH * tradeoffs.UPKEEP_USD_PER_HOUR
+    assert upkeep > 0
+    assert default["local_at_volume"] - none["local_at_volume"] == pytest.approx(upkeep)
 
 
 def test_latency_explorer_warm_cold_and_bench(capsys):
@@ -72,10 +82,13 @@ def test_latency_explorer_warm_cold_and_bench(capsys):
     control(explorer, "model already loaded (warm)").value = False
     assert explorer.result["local"].total == pytest.approx(warm + 0.5)
     assert "local" in capsys.readouterr().out
-    measured = widgets.LatencyExplorer(bench={"load_s": 0.2, "ttft_s": 0.05, "decode_tok_s": 50.0})
-    assert measured.result["local"].total == pytest.approx(0.05 + 200 / 50)
+    # A measured TTFT belongs to the measured prompt: the first token is re-estimated from prefill speed.
+    measured = widgets.LatencyExplorer(bench={"load_s": 0.2, "ttft_s": 0.05, "prefill_tok_s": 1000.0,
+                                              "decode_tok_s": 50.0})
+    assert measured.result["local"].total == pytest.approx(500 / 1000 + 200 / 50)
     control(measured, "answer tokens").value = 100
-    assert measured.result["local"].total == pytest.approx(0.05 + 100 / 50)
+    assert measured.result["local"].total == pytest.approx(500 / 1000 + 100 / 50)
+    assert "Not like for like" in capsys.readouterr().out
     assert measured.result["cloud"].total == pytest.approx(0.05 + 0.22 + 100 / 100)
 
 

@@ -4,7 +4,9 @@ Most exercises ask you to *write code*: a function, a chain, a configuration. Th
 ``check.answer("01.1", kv_cache_bytes)`` then runs what you wrote against the real model or a
 real measurement, prints *right* or *not yet* with the reason, and returns True or False. A
 wrong answer never raises (your error is reported, not thrown), so a notebook run keeps going.
-The checks themselves live in :mod:`labkit.course.exercises`, one module per lesson.
+The checks themselves live in :mod:`labkit.course.exercises`, one module per lesson. Under the
+test suite (``LABKIT_STRICT_CLAIMS=1``) a wrong answer other than ``...`` raises instead, so a
+course notebook whose own solution fails its check fails CI.
 Introduced in notebooks/00_start_here.
 """
 
@@ -14,6 +16,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from labkit.course import claims
 
 LESSONS = ("l00", "l01", "l02", "l03", "l04", "l05", "l06", "l07")
 
@@ -81,4 +85,6 @@ def answer(exercise_id: str, value: Any) -> bool:
     except NotYet as reason:
         right, why = False, str(reason)
     print(f"[{exercise_id}] {'right' if right else 'not yet'}: {why}")
+    if not right and claims.strict():
+        raise claims.ClaimError(f"[{exercise_id}] a course solution failed its own check: {why}")
     return right

@@ -101,14 +101,16 @@ class FitExplorer(widgets.interactive):
 class CostExplorer(widgets.interactive):
     """Monthly cost of an API model vs a local machine as the daily volume grows, with the break-even.
 
-    Local speeds default to values typical of an 8B model on a GPU workstation: put your own
-    measured figures (``labkit.measure.bench``) in the speed boxes.
+    Local speeds default to values typical of an 8B model on a GPU workstation; pass ``bench=`` a
+    measurement from ``labkit.measure.bench`` to start from this machine's own speeds.
 
     Introduced in notebooks/05_local_vs_cloud.
     """
 
     def __init__(self, tokens_per_day: float = 1_000_000, cloud_model: str = "gpt-4o-mini",
-                 hardware: str = "workstation-rtx4090") -> None:
+                 hardware: str = "workstation-rtx4090", bench: Any = None) -> None:
+        decode = decision.bench_value(bench, "decode_tok_s") or 100.0
+        prefill = decision.bench_value(bench, "prefill_tok_s") or 1000.0
         prices = [p.model for p in tradeoffs.load_cloud_prices()]
         profiles = [p.name for p in tradeoffs.load_hardware_profiles()]
         electricity = {f"{e.region} (${e.usd_per_kwh}/kWh)": e.usd_per_kwh for e in tradeoffs.load_electricity()}
@@ -120,12 +122,14 @@ class CostExplorer(widgets.interactive):
             cloud_model=widgets.Dropdown(options=prices, value=cloud_model, description="cloud"),
             hardware=widgets.Dropdown(options=profiles, value=hardware, description="hardware"),
             electricity_per_kwh=widgets.Dropdown(options=electricity, value=0.15, description="electricity"),
-            decode_tokens_per_s=widgets.BoundedFloatText(value=100.0, min=0.1, max=100000, description="decode t/s"),
-            prefill_tokens_per_s=widgets.BoundedFloatText(value=1000.0, min=0.1, max=1000000,
+            decode_tokens_per_s=widgets.BoundedFloatText(value=round(decode, 1), min=0.1, max=100000,
+                                                         description="decode t/s"),
+            prefill_tokens_per_s=widgets.BoundedFloatText(value=round(prefill, 1), min=0.1, max=1000000,
                                                           description="prefill t/s"),
-            maintenance_hours_per_month=widgets.FloatSlider(value=0, min=0, max=40, step=0.5,
-                                                            description="upkeep h/mo"),
-            hourly_rate=widgets.FloatSlider(value=50, min=0, max=200, step=5, description="$ per hour"),
+            maintenance_hours_per_month=widgets.FloatSlider(value=tradeoffs.UPKEEP_HOURS_PER_MONTH, min=0, max=40,
+                                                            step=0.5, description="upkeep h/mo"),
+            hourly_rate=widgets.FloatSlider(value=tradeoffs.UPKEEP_USD_PER_HOUR, min=0, max=200, step=5,
+                                            description="$ per hour"),
             cached_share=widgets.FloatSlider(value=0, min=0, max=1, step=0.05, description="cached input"),
             batch=widgets.Checkbox(value=False, description="batch API"),
             always_on=widgets.Checkbox(value=False, description="rented server kept on all day"),
@@ -194,6 +198,9 @@ class LatencyExplorer(widgets.interactive):
         _show(fig)
         for name, latency in result.items():
             print(f"{name:>6}: {latency.total:6.2f} s (first token after {latency.network + latency.load + latency.first_token:.2f} s)")
+        model = getattr(self.bench, "model", None) or "the local model"
+        print(f"Not like for like: {model} and {values['cloud_model']} differ widely in what they can answer. "
+              "Compare latency among models that pass your task.")
         return result
 
 

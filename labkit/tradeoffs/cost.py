@@ -95,6 +95,14 @@ def cloud_cost_for(price: CloudPrice, input_tokens_per_day: float, output_tokens
 # Local
 # ---------------------------------------------------------------------------------------------
 
+UPKEEP_HOURS_PER_MONTH = 4.0
+"""The course's default upkeep of one local setup: about an hour a week for updates, model pulls,
+restarts and watching it. An assumption, not a measurement: put in your own."""
+
+UPKEEP_USD_PER_HOUR = 50.0
+"""What an hour of that upkeep costs (your time or an engineer's). An assumption: put in your own."""
+
+
 @dataclass(frozen=True)
 class LocalSetup:
     """A local option: the machine(s), their power and price, the people who look after them.

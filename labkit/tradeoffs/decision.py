@@ -80,7 +80,8 @@ def fit_compute(model: str | os.PathLike[str] = "smollm2:135m", quantization: st
 def cost_compute(tokens_per_day: float = 1_000_000, input_share: float = 0.75, cloud_model: str = "gpt-4o-mini",
                  hardware: str = "workstation-rtx4090", electricity_per_kwh: float = 0.15,
                  decode_tokens_per_s: float = 100.0, prefill_tokens_per_s: float = 1000.0,
-                 maintenance_hours_per_month: float = 0.0, hourly_rate: float = 50.0,
+                 maintenance_hours_per_month: float = tradeoffs.UPKEEP_HOURS_PER_MONTH,
+                 hourly_rate: float = tradeoffs.UPKEEP_USD_PER_HOUR,
                  cached_share: float = 0.0, batch: bool = False, always_on: bool = False,
                  points: int = 60) -> dict[str, Any]:
     """Monthly cost of the cloud model and of the local machine over a range of tokens per day.
@@ -88,7 +89,8 @@ def cost_compute(tokens_per_day: float = 1_000_000, input_share: float = 0.75, c
     Returns the curves (``tokens_per_day`` from 1/100 to 100× the chosen volume, log-spaced), the
     costs at the chosen volume, and the break-even volume (``inf`` when local never wins). Local
     curves add machines when one cannot keep up, so they step up. ``always_on`` bills a rented
-    server's rent for 24 h a day instead of only the busy hours.
+    server's rent for 24 h a day instead of only the busy hours. Upkeep (hours × rate) defaults to
+    the course's stated assumption, ``tradeoffs.UPKEEP_HOURS_PER_MONTH`` at ``UPKEEP_USD_PER_HOUR``.
 
     Introduced in notebooks/05_local_vs_cloud.
     """
@@ -132,7 +134,7 @@ def cost_compute(tokens_per_day: float = 1_000_000, input_share: float = 0.75, c
 # LatencyExplorer
 # ---------------------------------------------------------------------------------------------
 
-def _from_bench(bench: Any, *names: str) -> float | None:
+def bench_value(bench: Any, *names: str) -> float | None:
     """The first of ``names`` that ``bench`` (a dict or a ``labkit.measure.bench.Measurement``) has."""
     if bench is None:
         return None
@@ -149,8 +151,10 @@ def latency_compute(input_tokens: int = 500, output_tokens: int = 200, rtt_s: fl
                     bench: Any = None) -> dict[str, tradeoffs.Latency]:
     """Seconds until a full answer, part by part, for the cloud model and for the local engine.
 
-    ``bench`` is a ``labkit.measure.bench.Measurement`` (or a dict) with ``load_s``, ``ttft_s``,
-    ``prefill_tok_s`` and ``decode_tok_s``; its figures replace the slider values. Cloud TTFT and speed come from ``data/cloud_prices.csv``.
+    ``bench`` is a ``labkit.measure.bench.Measurement`` (or a dict) with ``load_s``,
+    ``prefill_tok_s`` and ``decode_tok_s``; its figures replace the slider values. The local time
+    to first token is ``input_tokens / prefill`` unless ``ttft_s`` is given (a measured TTFT
+    holds only for the length of the prompt it was measured on). Cloud TTFT and speed come from ``data/cloud_prices.csv``.
 
     Introduced in notebooks/05_local_vs_cloud.
     """
@@ -158,10 +162,10 @@ def latency_compute(input_tokens: int = 500, output_tokens: int = 200, rtt_s: fl
     if price.ttft_s is None or price.output_tokens_per_s is None:
         raise ValueError(f"{cloud_model} has no ttft_s/output_tokens_per_s in cloud_prices.csv; add them or pick "
                          "another model.")
-    local_load = _from_bench(bench, "load_s") or load_s
-    local_ttft = _from_bench(bench, "ttft_s") or ttft_s
-    local_prefill = _from_bench(bench, "prefill_tok_s", "prefill_tokens_per_s") or prefill_tokens_per_s
-    local_decode = _from_bench(bench, "decode_tok_s", "decode_tokens_per_s") or decode_tokens_per_s
+    local_load = bench_value(bench, "load_s") or load_s
+    local_ttft = ttft_s  # a measured TTFT belongs to the measured prompt's length: estimate it for this one
+    local_prefill = bench_value(bench, "prefill_tok_s", "prefill_tokens_per_s") or prefill_tokens_per_s
+    local_decode = bench_value(bench, "decode_tok_s", "decode_tokens_per_s") or decode_tokens_per_s
     return {
         "cloud": tradeoffs.cloud_latency(output_tokens, rtt_s=rtt_s, ttft_s=price.ttft_s,
                                          tokens_per_s=price.output_tokens_per_s),
@@ -199,7 +203,8 @@ class Option:
 
 OPTIONS = [
     Option("cloud_api", "Cloud API (gpt-4o-mini)", None, "gpt-4o-mini", None, True, True,
-           (5, "frontier-class models, updated by the provider"),
+           (4, "a hosted model far larger than any here (gpt-4o-mini is OpenAI's low-cost tier); "
+               "larger tiers are a model name away"),
            (5, "nothing to run: an API key and a bill"),
            (4, "scales on demand, up to your account's rate limits")),
     Option("ollama_workstation", "Ollama on a workstation (RTX 4090, 8B Q4_K_M)", "workstation-rtx4090",
@@ -218,6 +223,30 @@ OPTIONS = [
            (2, "you run the whole serving stack, drivers to deployment"),
            (4, "add servers as load grows; batching serves many users per GPU")),
 ]
+
+
+
+def find_option(key: str) -> Option:
+    """The entry of ``OPTIONS`` with this key ("ollama_workstation", "cloud_api" ...).
+
+    Introduced in notebooks/05_local_vs_cloud.
+    """
+    for candidate in OPTIONS:
+        if candidate.key == key:
+            return candidate
+    raise KeyError(f"unknown option {key!r}; choose one of {[o.key for o in OPTIONS]}")
+
+
+def option_speeds(local: Option) -> tuple[float, float]:
+    """(prefill, decode) tokens/s of a local option, estimated from its hardware's bandwidth and model size.
+
+    Introduced in notebooks/05_local_vs_cloud.
+    """
+    if local.hardware is None:
+        raise ValueError(f"{local.key} runs at a provider: its speeds are in data/cloud_prices.csv")
+    model_bytes = memory.weight_bytes(memory.shape_from_table(local.model), local.bits_per_weight)
+    return estimated_speeds(tradeoffs.hardware_profile(local.hardware), model_bytes)
+
 
 PRESETS: dict[str, dict[str, Any]] = {
     "hospital records": {"weights": {"privacy": 5, "cost": 2, "latency": 2, "capability": 3, "maintenance": 2,
@@ -269,15 +298,18 @@ def decision_compute(preset: str | None = None, weights: dict[str, float] | None
                      tokens_per_day: float | None = None, offline: bool | None = None,
                      portable: bool | None = None,
                      input_tokens: int = 500, output_tokens: int = 200, electricity_per_kwh: float = 0.15,
+                     upkeep_hours_per_month: float = tradeoffs.UPKEEP_HOURS_PER_MONTH,
+                     hourly_rate: float = tradeoffs.UPKEEP_USD_PER_HOUR,
                      options: list[Option] | None = None) -> list[Scored]:
     """Score each option on the six criteria and rank them by the weighted total, with reasons.
 
     Privacy comes from each option's data flow; cost from ``tradeoffs`` at ``tokens_per_day``
-    (local machines multiplied until they keep up, rented servers kept up all day); latency for one request of
+    (local machines multiplied until they keep up, rented servers kept up all day, upkeep
+    ``upkeep_hours_per_month`` × ``hourly_rate`` for every option you run yourself); latency for one request of
     ``input_tokens``/``output_tokens`` with speeds estimated from bandwidth; capability,
     maintenance and scaling are the judgements written in ``OPTIONS``. ``offline=True`` excludes
-    options that need a network, ``portable=True`` those that cannot be carried. A preset fills in weights, volume and ``offline``; explicit
-    arguments override it.
+    options that need a network, ``portable=True`` those that cannot be carried. A preset fills in
+    weights, volume and ``offline``; explicit arguments override it.
 
     Introduced in notebooks/05_local_vs_cloud.
     """
@@ -317,12 +349,13 @@ def decision_compute(preset: str | None = None, weights: dict[str, float] | None
             scored.reasons["cost"] = f"{_dollars(costs[option.key])}/month at {tokens_per_day:,.0f} tokens/day (list price)"
         else:
             profile = tradeoffs.hardware_profile(option.hardware)
-            model_bytes = memory.weight_bytes(memory.shape_from_table(option.model), option.bits_per_weight)
-            prefill, decode = estimated_speeds(profile, model_bytes)
+            prefill, decode = option_speeds(option)
             machines = tradeoffs.machines_needed(tokens_per_day, prefill_tokens_per_s=prefill,
                                                  decode_tokens_per_s=decode, input_share=share)
             setup = tradeoffs.LocalSetup.from_profile(profile, electricity_per_kwh=electricity_per_kwh,
-                                                      machines=machines, always_on=profile.rent_per_hour_usd > 0)
+                                                      machines=machines, always_on=profile.rent_per_hour_usd > 0,
+                                                      maintenance_hours_per_month=upkeep_hours_per_month,
+                                                      hourly_rate=hourly_rate)
             costs[option.key] = tradeoffs.local_cost_per_month(
                 share * tokens_per_day, (1 - share) * tokens_per_day, prefill_tokens_per_s=prefill,
                 decode_tokens_per_s=decode, setup=setup).total

@@ -53,6 +53,56 @@ DATA_FLOWS: dict[str, DataFlow] = {
 }
 
 
+@dataclass(frozen=True)
+class CloudControl:
+    """A contract or setting that narrows what a cloud provider keeps, and what it leaves unchanged.
+
+    Introduced in notebooks/05_local_vs_cloud.
+    """
+
+    control: str
+    changes: str
+    does_not_change: str
+    how_to_get_it: str
+    source: str
+
+
+CLOUD_CONTROLS: list[CloudControl] = [
+    CloudControl(
+        control="zero data retention (ZDR)",
+        changes="prompts and outputs are not stored at rest after the response (by default OpenAI keeps "
+                "abuse-monitoring logs with prompts for up to 30 days)",
+        does_not_change="the prompt still travels to and is processed on the provider's servers; endpoints and "
+                        "features that need storage are not eligible; kept where law or misuse requires",
+        how_to_get_it="approval by the provider, per organisation or project (OpenAI, Anthropic)",
+        source="developers.openai.com/api/docs/guides/your-data; "
+               "platform.claude.com/docs/en/build-with-claude/api-and-data-retention (read 2026-11-30)",
+    ),
+    CloudControl(
+        control="business associate agreement (BAA, US HIPAA)",
+        changes="a US covered entity may send protected health information to the eligible endpoints",
+        does_not_change="the data still leaves your organisation; only eligible services and features are "
+                        "covered, with configuration requirements",
+        how_to_get_it="a signed agreement with the provider (OpenAI's Business Associate and Healthcare "
+                      "Addendum; Anthropic's BAA for its HIPAA-eligible services)",
+        source="developers.openai.com/api/docs/guides/your-data; privacy.claude.com article 8956058 "
+               "(read 2026-11-30)",
+    ),
+    CloudControl(
+        control="data residency (regional processing)",
+        changes="stored customer content stays in the chosen region, and inference runs there where the region "
+                "supports it",
+        does_not_change="account, usage and billing data may be processed elsewhere; the provider still "
+                        "processes the prompt",
+        how_to_get_it="an eligible organisation picks the region when creating a project; OpenAI charges 10 % more "
+                      "for eligible models released on or after 2026-03-05",
+        source="developers.openai.com/api/docs/guides/data-residency (read 2026-11-30)",
+    ),
+]
+"""What the three common cloud privacy options do, and what none of them does: keep the prompt in
+your organisation. Check your provider's current terms; these change."""
+
+
 def data_flow(option: str) -> DataFlow:
     """Describe where prompts and outputs go for ``option`` (a key of ``DATA_FLOWS``).
 

@@ -76,17 +76,22 @@ def extract_person(function: Any) -> tuple[bool, str]:
 
 
 def keep_alive(answer: Any) -> tuple[bool, str]:
-    """02.3: the keep_alive that unloads right after the request."""
-    text = str(answer).strip()
-    if text in ("0", "0s", "0m"):
-        return True, "0 tells the server's timer to unload at once; a negative value keeps the model forever."
-    if text.startswith("-"):
-        return False, "a negative keep_alive keeps the model loaded forever: the opposite."
-    return False, "keep_alive is how long the server's timer waits; which duration means 'not at all'?"
+    """02.3: who unloads the model, and when, after the client has gone."""
+    choice = str(answer).strip().lower()[:1]
+    if choice == "b":
+        return True, ("keep_alive is the server's timer, restarted by each request; the client sends the value and "
+                      "never pings. Only another request (or keep_alive=0) changes the 12:10 unload.")
+    if choice == "a":
+        return False, ("the server does not know when a client's process ends: between requests there is no "
+                       "connection to lose. Which side keeps the timer?")
+    if choice == "c":
+        return False, ("the timer runs on the server whether or not any client is running; a negative "
+                       "keep_alive is the one that keeps a model loaded until the server stops.")
+    return False, "answer 'a', 'b' or 'c'"
 
 
 EXERCISES = {
     "02.1": Exercise("Write reads_everything(document): a ChatOllama that truncates nothing.", reads_everything),
     "02.2": Exercise("Write extract_person(sentence) with a JSON schema as format.", extract_person),
-    "02.3": Exercise("Which keep_alive unloads a model right after the request?", keep_alive),
+    "02.3": Exercise("After the client has gone, when does the server unload the model?", keep_alive),
 }

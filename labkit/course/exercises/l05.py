@@ -68,18 +68,24 @@ def machines_for(function: Any) -> tuple[bool, str]:
     return True, "one request at a time per machine: requests per second x seconds per request, rounded up."
 
 
-def never_leaves(answer: Any) -> tuple[bool, str]:
-    """05.3: the option whose prompts never leave the device."""
-    text = str(answer).strip().lower()
-    if text == "llamacpp_edge":
-        return True, "an engine embedded in the app on the device: no network in the path at all."
-    if text == "ollama_workstation":
-        return False, "the prompt stays in the organisation, but it travels to the workstation over the network."
-    return False, "look at the 'leaves the device' column."
+def fair_latency(answer: Any) -> tuple[bool, str]:
+    """05.3: what the latency explorer's comparison supports."""
+    choice = str(answer).strip().lower()[:1]
+    if choice == "c":
+        return True, ("a 135M model and a hosted model many times its size do not answer the same questions "
+                      "correctly; first find the models that pass your task (section 4), then compare their "
+                      "latency, cost and privacy.")
+    if choice == "a":
+        return False, ("the explorer times two different models: the faster one may not answer your task at all. "
+                       "Latency compares options only among models good enough for the job.")
+    if choice == "b":
+        return False, ("the network is one slice of the cloud bar, and the local bars move with this machine's "
+                       "speed; neither makes the two models equally capable.")
+    return False, "answer 'a', 'b' or 'c'"
 
 
 EXERCISES = {
     "05.1": Exercise("Write break_even(setup, prices, speeds) without the kit's function.", break_even),
     "05.2": Exercise("Write machines_for(users, ...) for a user base and measured speeds.", machines_for),
-    "05.3": Exercise("Which option never sends a prompt off the device?", never_leaves),
+    "05.3": Exercise("What does the latency explorer's comparison support?", fair_latency),
 }
