@@ -18,15 +18,18 @@ TESTS = str(Path(__file__).resolve().parent)
 
 
 def test_doctor_has_no_fail_here() -> None:
-    report = labkit.doctor()
+    """Every check is there and passes. The three real generations (llama.cpp, transformers, the
+    server round trip) are run by notebook 00 under nbval: it shows this same full report, checks its
+    "ready" line (NBVAL_CHECK_OUTPUT) and reads each engine's tokens/s from it, so they are not run
+    a second time here."""
+    report = labkit.doctor(quick=True)
     assert report.ok, str(report)
     names = [c.name for c in report.checks]
     for expected in ("python", "cpu", "ram", "gpu (torch)", "llama.cpp offload", "jupyterlab_widgets",
-                     "model smollm2:135m", "model gemma3:270m", "ollama server", "llama.cpp generation",
-                     "transformers generation", "ollama server round trip"):
+                     "model smollm2:135m", "model gemma3:270m", "ollama server"):
         assert expected in names
-    for check in report.checks[-3:]:  # a real generation per engine, with its speed
-        assert check.status == health.OK and float(check.detail.split()[0]) > 0, check
+    assert [name for name, _, _ in health.ENGINE_CHECKS] == ["llama.cpp generation", "transformers generation",
+                                                           "ollama server round trip"]
     assert all(c.status in (health.OK, health.WARN, health.FAIL) for c in report.checks)
     data = report.to_dict()
     assert data["ok"] is True and len(data["checks"]) == len(report.checks)

@@ -50,14 +50,15 @@ def f16_runs() -> list[list[int]]:
 
 
 def test_f16_gguf_keeps_metadata_and_doubles_precision() -> None:
-    import gguf
+    from labkit.models import gguf
 
-    source = gguf.GGUFReader(models.path("smollm2:135m"))
-    f16 = gguf.GGUFReader(models.f16_path("smollm2:135m"))
-    assert {f for f in source.fields if not f.startswith("GGUF.")} == {f for f in f16.fields if not f.startswith("GGUF.")}
-    assert f16.fields["general.file_type"].contents() == int(gguf.LlamaFileType.MOSTLY_F16)
-    types = {gguf.GGMLQuantizationType(t.tensor_type).name for t in f16.tensors}
-    assert types == {"F16", "F32"}
+    source = gguf.header(models.path("smollm2:135m"))
+    f16 = gguf.header(models.f16_path("smollm2:135m"))
+    keys = {*source.fields, *source.array_lengths} - {"general.file_type"}
+    assert keys == {*f16.fields, *f16.array_lengths} - {"general.file_type"}
+    assert f16.array_lengths == source.array_lengths  # the same vocabulary, token for token in count
+    assert f16.get("general.file_type") == 1  # llama.cpp's LLAMA_FTYPE_MOSTLY_F16
+    assert {t.ggml_type for t in f16.tensors} == {"F16", "F32"}
     assert [t.name for t in f16.tensors] == [t.name for t in source.tensors]
     # Cached: a second call returns the same file without rebuilding.
     first = models.f16_path("smollm2:135m")

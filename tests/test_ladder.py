@@ -145,3 +145,12 @@ def test_bad_input_is_explained(tmp_path) -> None:
 def test_heldout_text_is_long_enough() -> None:
     text = ladder.heldout_text()
     assert text.startswith("The Book of Ruth") and len(text.split()) > 2000
+
+
+def test_remembered_quality_matches_a_fresh_measurement(rows) -> None:
+    """Quality figures are computed once per file and text, then remembered; they must equal a new run's."""
+    tokens = ladder.heldout_tokens(rows["F16"].path, N_TOKENS)
+    fresh = ladder.measure(rows["Q4_0"].path, tokens, n_threads=1, n_decode=4)
+    assert fresh["perplexity"] == pytest.approx(rows["Q4_0"].perplexity, rel=1e-4)
+    served = ladder.measure(rows["Q4_0"].path, tokens, n_threads=1, n_decode=4, score=False)
+    assert "perplexity" not in served and served["decode_tok_s"] > 0

@@ -8,6 +8,11 @@ how far its next-token distributions drift from F16 (mean KL divergence, top-1
 agreement). The tensor types are read back from each output file, because llama.cpp
 does not always use the type a level is named after.
 
+The quality figures (perplexity, KL, top-1) depend only on the two files and the text, so
+they are computed once on this machine and remembered in the store (``quant/quality.json``,
+keyed by the files' hashes and the tokens); speed, load time and memory are measured again
+on every run, since they depend on what the machine is doing.
+
 Introduced in notebooks/03_llamacpp.
 """
 
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from labkit import DATA_DIR
+from labkit.system import jsonfile
 from labkit.system.rss import peak_rss_mb
 
 if TYPE_CHECKING:  # pragma: no cover - only for type hints
@@ -142,12 +148,14 @@ def measure(
     reference: str | os.PathLike[str] | None = None,
     save_reference: str | os.PathLike[str] | None = None,
     chunk: int = 128,
+    score: bool = True,
 ) -> dict[str, Any]:
     """Measure one GGUF file: load time, decode speed, peak RSS, perplexity, and drift from a reference.
 
     `reference` is a .npy of next-token log-probabilities saved by an earlier call with
     `save_reference` (the F16 run); with it, the mean KL(F16 || this) and the share of
     positions where both pick the same top-1 token are computed over the same tokens.
+    ``score=False`` measures serving only (load, decode, memory), for quality figures already known.
     Introduced in notebooks/03_llamacpp.
     """
     from labkit.engines.llamacpp import load
@@ -169,6 +177,9 @@ def measure(
     serving_peak_mb = peak_rss_mb()  # before scoring, which holds every position's logits
     llm.close()
     decode_tok_s = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else float("nan")
+    serving = {"load_s": load_s, "decode_tok_s": decode_tok_s, "peak_rss_mb": serving_peak_mb}
+    if not score:
+        return serving
 
     # 2. scoring: every position's logits over the held-out tokens
     llm = load(path, n_ctx=n, n_batch=min(n, 512), n_ubatch=min(n, 512), n_threads=n_threads,
@@ -197,14 +208,37 @@ def measure(
         out.flush()
     del llm
     return {
-        "load_s": load_s,
-        "decode_tok_s": decode_tok_s,
-        "peak_rss_mb": serving_peak_mb,
+        **serving,
         "perplexity": float(np.exp(nll.mean())),
         "kl_divergence": float(max(kl.mean(), 0.0)) if ref is not None else float("nan"),
         "top1_agreement": float(agree.mean()) if ref is not None else float("nan"),
         "n_tokens": n,
     }
+
+
+QUALITY_FIGURES = ("perplexity", "kl_divergence", "top1_agreement", "n_tokens")
+
+
+def quality_file() -> Path:
+    """Where the quality figures computed on this machine are remembered."""
+    from labkit import models
+
+    return models.store_root() / "quant" / "quality.json"
+
+
+def _quality_key(file: Path, f16: Path, tokens: list[int]) -> str:
+    """The files' hashes and the tokens: what the quality figures of ``file`` depend on."""
+    import hashlib
+
+    from labkit import models
+
+    text = hashlib.sha256(np.asarray(tokens, dtype=np.int64).tobytes()).hexdigest()[:16]
+    return f"{models.file_sha256(file)[:16]}:{models.file_sha256(f16)[:16]}:{text}"
+
+
+def _remember_quality(key: str, figures: dict[str, Any]) -> None:
+    with jsonfile.update(quality_file()) as known:
+        known[key] = {name: figures[name] for name in QUALITY_FIGURES}
 
 
 def _measure_isolated(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -276,6 +310,9 @@ def ladder(
         ftype(lv)  # fail early on a misspelt level
     files = quantize_ladder(name, levels, n_threads=n_threads, progress=progress)
     tokens = heldout_tokens(files["F16"], n_tokens, text)
+    keys = {level: _quality_key(files[level], files["F16"], tokens) for level in levels}
+    known = jsonfile.read(quality_file())
+    need_reference = any(keys[level] not in known for level in levels[1:])
     rows: list[LadderRow] = []
     with tempfile.TemporaryDirectory(prefix="labkit-ladder-") as tmp:
         reference = Path(tmp) / "f16_logprobs.npy"
@@ -283,11 +320,17 @@ def ladder(
             kwargs: dict[str, Any] = {"path": str(files[level]), "tokens": tokens, "n_threads": n_threads}
             if level == "F16":
                 kwargs["save_reference"] = str(reference)
+                kwargs["score"] = need_reference or keys[level] not in known
             else:
                 kwargs["reference"] = str(reference)
+                kwargs["score"] = keys[level] not in known
             figures = _measure_isolated(kwargs) if isolate else measure(**kwargs)
             if level == "F16":
                 figures["kl_divergence"], figures["top1_agreement"] = 0.0, 1.0
+            if kwargs["score"]:
+                _remember_quality(keys[level], figures)
+            else:
+                figures.update(known[keys[level]])
             report = quant.inspect(files[level])
             rows.append(
                 LadderRow(

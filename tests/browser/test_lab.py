@@ -133,7 +133,7 @@ def _check_rendered(explorer, name: str) -> tuple[list[str], str]:
 
 
 def _wait_for_change(page, explorer, before: tuple[list[str], str], name: str) -> tuple[list[str], str]:
-    """Wait until the figure differs from ``before`` and then stays the same for two seconds
+    """Wait until the figure differs from ``before`` and then stays the same for a second
     (one move can queue several redraws in the kernel)."""
     deadline = time.monotonic() + 60
     last, steady = None, 0
@@ -141,7 +141,7 @@ def _wait_for_change(page, explorer, before: tuple[list[str], str], name: str) -
         now = _figure(explorer)
         changed = now != before and now[0] and now[1].strip()
         steady = steady + 1 if changed and now == last else 0
-        if steady >= 8:
+        if steady >= 4:
             return now
         last = now
         page.wait_for_timeout(250)
