@@ -153,21 +153,21 @@ say("{n} of the {total} answers kept to the length asked for. {why}", n=sum(shor
 # %%
 from labkit.engines import tokens
 
-long_text = "Local models keep data on your own machine. " * 150
+long_text = "Local models keep data on your own machine. " * 70
 question = long_text + "\nIn one sentence: what is this text about?"
 sent = tokens.count("smollm2:135m", tokens.chat_prompt("smollm2:135m", question))
 read = {}
-for n_ctx in (1024, 2048):
-    small = ChatOllama(model="smollm2:135m", base_url=base_url, num_ctx=n_ctx, temperature=0, num_predict=16)
+for n_ctx in (512, 1024):
+    small = ChatOllama(model="smollm2:135m", base_url=base_url, num_ctx=n_ctx, temperature=0, num_predict=8)
     read[n_ctx] = small.invoke(question).response_metadata["prompt_eval_count"]
     print(f"num_ctx={n_ctx:5}: the model read {read[n_ctx]:5} of the {sent} prompt tokens sent")
 
 # %%
-claim("With num_ctx=1024 the server silently dropped part of the prompt; with 2048 it read all of it.",
-      read[1024] < sent and read[2048] == sent, f"{read[1024]} and {read[2048]} of {sent} tokens read");
+claim("With num_ctx=512 the server silently dropped part of the prompt; with 1024 it read all of it.",
+      read[512] < sent and read[1024] == sent, f"{read[512]} and {read[1024]} of {sent} tokens read");
 
 # %% [markdown]
-# With `num_ctx=1024` the server kept only what fits (the first tokens and the most recent ones)
+# With `num_ctx=512` the server kept only what fits (the first tokens and the most recent ones)
 # and the client got a normal answer: only `prompt_eval_count` gives it away. The server writes a
 # warning to its own log (the kit's server: the log file named when it started; a real Ollama: its
 # server log, which you rarely see). **Always set `num_ctx`** large enough, and compare

@@ -1,4 +1,8 @@
-"""Student and instructor editions: valid notebooks; the student's checks say "not yet"."""
+"""Student and instructor editions: valid notebooks with stubs or solutions.
+
+That a student edition runs top to bottom, each check saying "not yet", is shown by
+tests/test_install.py, which runs one from the installed wheel.
+"""
 
 from __future__ import annotations
 
@@ -55,17 +59,3 @@ def test_instructor_edition_is_the_course_as_run(written) -> None:
         course = nbformat.read(NOTEBOOKS / path.name, as_version=4)
         edition = nbformat.read(path, as_version=4)
         assert [(c.cell_type, c.source) for c in edition.cells] == [(c.cell_type, c.source) for c in course.cells]
-
-
-def test_student_edition_runs_and_every_check_says_not_yet(written, monkeypatch) -> None:
-    """A learner's fresh copy runs top to bottom; each unanswered check says "not yet" instead of failing."""
-    from nbclient import NotebookClient
-
-    monkeypatch.setenv("LABKIT_STRICT_CLAIMS", "0")  # unfilled stubs answer "not yet", as they should
-    path = next(p for p in written["student"] if p.name.startswith("00_"))
-    notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    checks = [c for c in notebook.cells if c.cell_type == "code" and "check.answer(" in c.source]
-    printed = ["".join(o.get("text", "") for o in c.outputs) for c in checks]
-    assert len(printed) == 3 and all("] not yet:" in text for text in printed), printed

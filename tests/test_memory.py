@@ -1,14 +1,13 @@
 """The memory estimate, part by part, and checked against real llama.cpp runs of the course models.
 
 Each real run happens in a fresh Python process (``memory.measure``), so its RSS holds nothing
-but llama.cpp and the model. Runs go two at a time while gguf-py reads the shapes.
+but llama.cpp and the model. The runs go one after another: two llama.cpp processes with two
+threads each on a 2-core machine spin-wait on each other and can take ten times as long.
 
 The estimate's runtime constants were fitted on the two course models at n_ctx 512, 2048 and
 8192, so the checks against RSS use other context sizes (1024 and 4096) and a third file that
 took no part in the fit: SmolLM2's F16 export (four times the weights, no repacked copy).
 """
-
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -27,10 +26,8 @@ def runs():
     paths = {name: models.path(name) for name in COURSE_MODELS}
     paths["smollm2-f16"] = models.f16_path("smollm2:135m")
     jobs = [(name, n_ctx, True) for name, n_ctx in CASES] + [SLIDING, F16]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {job: pool.submit(memory.measure, paths[job[0]], job[1], swa_full=job[2]) for job in jobs}
-        shapes = {name: memory.shape(paths[name] if name == "smollm2-f16" else name) for name in paths}
-        measured = {job: future.result() for job, future in futures.items()}
+    measured = {job: memory.measure(paths[job[0]], job[1], swa_full=job[2]) for job in jobs}
+    shapes = {name: memory.shape(paths[name] if name == "smollm2-f16" else name) for name in paths}
     return shapes, measured
 
 

@@ -100,3 +100,21 @@ def test_serve_in_the_foreground_logs_each_request() -> None:
     assert line.endswith("tokens/s")
     assert any("POST /api/generate nope 404" in x for x in log.splitlines())
     assert "Traceback" not in log
+
+
+def test_the_kits_server_is_reached_past_a_proxy(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Behind a proxy (HTTP_PROXY set, loopback not in NO_PROXY) the clients still reach the kit's server.
+
+    httpx would send even 127.0.0.1 requests to the proxy, which cannot reach this machine's loopback.
+    """
+    dead_proxy = "http://127.0.0.1:9"  # nothing listens there: a request sent to it fails at once
+    for name in ("HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, dead_proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "")  # restored (or removed) after the test
+    running = server.start_background()
+    try:
+        assert "127.0.0.1" in os.environ["NO_PROXY"].split(",")
+        assert isinstance(ollama.Client(host=running.url).list().models, list)
+    finally:
+        running.stop()

@@ -22,7 +22,7 @@ from typing import Any
 from labkit.engines.ollama_host import DEFAULT_HOST, base_url, parse_host
 from labkit.ollama import classroom
 from labkit.ollama.options import env_str
-from labkit.system.ports import free_port, port_is_free
+from labkit.system.ports import bypass_proxy_for_loopback, free_port, port_is_free
 
 log = logging.getLogger("labkit.ollama")
 
@@ -114,6 +114,7 @@ def start_background(host: str = DEFAULT_HOST, port: int | None = None, log_leve
     from labkit.ollama.app import create_app
 
     classroom.check_bind(host, allow_remote)
+    bypass_proxy_for_loopback()
     port = port or free_port(host)
     _configure_logging(log_level)
     config = uvicorn.Config(create_app(bind_host=host, token=token), host=host, port=port, log_level="warning",
@@ -160,6 +161,7 @@ def start_process(host: str = DEFAULT_HOST, port: int | None = None) -> ServerPr
     from labkit.models import store_root
     from labkit.system.ports import wait_for_http
 
+    bypass_proxy_for_loopback()
     port = port or free_port(host)
     log = store_root() / "logs" / f"serve-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -238,6 +240,7 @@ def ensure_server(model: str | None = COURSE_MODEL) -> str:
     Introduced in notebooks/02_ollama.
     """
     global _started, _in_use
+    bypass_proxy_for_loopback()
     with _lock:
         if _in_use is not None:
             return _in_use

@@ -7,11 +7,14 @@ Introduced in notebooks/02_ollama.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 
 LOOPBACK = "127.0.0.1"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -29,6 +32,20 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def bypass_proxy_for_loopback() -> None:
+    """Where a proxy is configured (``HTTP_PROXY`` and friends), add the loopback names to ``NO_PROXY``.
+
+    httpx (under ``ChatOllama`` and the ``ollama`` client) sends every request through the proxy,
+    loopback ones included, and a proxy cannot reach your machine's 127.0.0.1: on a network with a
+    proxy, the kit's own server would look dead. Called wherever the kit starts or finds a server.
+    """
+    if not any(os.environ.get(name) for name in PROXY_VARIABLES):
+        return
+    for name in ("NO_PROXY", "no_proxy"):
+        present = [host.strip() for host in os.environ.get(name, "").split(",") if host.strip()]
+        os.environ[name] = ",".join(present + [host for host in LOOPBACK_NAMES if host not in present])
 
 
 def wait_for_http(url: str, *, process: subprocess.Popen | None = None, timeout: float = 60,

@@ -70,8 +70,8 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture(scope="module")
-def lab(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """`labkit lab` as the README runs it, on free loopback ports, token-protected.
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """`labkit lab` as the README runs it, on free loopback ports, token-protected (no browser needed).
 
     OLLAMA_HOST points at a free port where nothing answers, so the kit starts its own server.
     ``expose_app_in_browser`` lets the tests call JupyterLab's commands (Run All Cells) directly.

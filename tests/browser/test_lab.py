@@ -33,7 +33,7 @@ EXPLORER_CELLS = [
     "from labkit.course.widgets import CostExplorer, DecisionMatrix, FitExplorer, LatencyExplorer, QuantExplorer\n"
     "from labkit.quant import ladder",
     'FitExplorer(model="llama-3.1-8b", n_ctx=8192)',
-    'rows = ladder.ladder("smollm2:135m", levels=("F16", "Q8_0"), n_tokens=32, n_threads=1, progress=False)\n'
+    'rows = ladder.ladder("smollm2:135m", levels=("F16", "Q8_0"), n_tokens=32, isolate=False, progress=False)\n'
     'QuantExplorer(rows, level="Q8_0")',
     "CostExplorer(tokens_per_day=2_000_000)",
     "LatencyExplorer()",
@@ -91,11 +91,11 @@ def _run_all(page, notebook: str) -> dict:
     settled = 0
     state: dict = {}
     while time.monotonic() < deadline:
-        time.sleep(1)
+        time.sleep(0.5)
         state = page.evaluate(_NOTEBOOK_STATE)
         idle = state["kernel"] == "idle"
         settled = settled + 1 if idle and (state["waiting"] == 0 or state["errors"]) else 0
-        if settled >= 3:  # idle for three polls in a row: nothing is queued any more
+        if settled >= 3:  # idle for three polls in a row (1.5 s): nothing is queued any more
             return state
     pytest.fail(f"{notebook}: not finished after {timeout} s ({state})")
 
@@ -177,17 +177,28 @@ def _screenshot(explorer, screenshots: Path, name: str) -> None:
 
 # ---------------------------------------------------------------------------------------------
 
-def test_readme_main_command_opens_the_course_with_the_ollama_server(lab, page) -> None:
-    """`labkit lab` serves the course, opens it on the first lesson, and the kit's server answers."""
+def test_labkit_lab_serves_the_learners_edition_and_starts_the_server(lab) -> None:
+    """`labkit lab` serves the learner's edition of the course and starts the kit's server (no browser needed)."""
     version = httpx.get(f"{lab.ollama_url}/api/version", timeout=10).json()
     assert "version" in version
+    served = lab.api("/api/contents/00_start_here.ipynb?content=1")
+    assert served.status_code == 200, "JupyterLab did not serve the course"
+    notebook = served.json()["content"]
+    # The learner's edition: solutions are stubs, and no output (no solution's result) is stored.
+    assert notebook["metadata"]["labkit"]["edition"] == "student"
+    assert not any(cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
+    # The course's defaults: no news pop-up and no update check (both would try the network).
+    notification = lab.api("/lab/api/settings/@jupyterlab/apputils-extension:notification").json()
+    assert notification["schema"]["properties"]["fetchNews"]["default"] == "false"
+    assert notification["schema"]["properties"]["checkForUpdates"]["default"] is False
+
+
+def test_readme_main_command_opens_the_course_in_the_browser(lab, page) -> None:
+    """In the browser, `labkit lab` shows every lesson of the course."""
     page.goto(f"{lab.url}/lab?reset&token={lab.token}")
     page.locator(".jp-DirListing-item", has_text="00_start_here.ipynb").wait_for(timeout=120_000)
     listed = page.locator(".jp-DirListing-itemName").all_inner_texts()
     assert set(NOTEBOOKS) <= {name.strip() for name in listed}, listed
-    # The server is told which lesson to open first.
-    contents = lab.api("/api/contents/00_start_here.ipynb?content=0")
-    assert contents.status_code == 200 and contents.json()["type"] == "notebook"
 
 
 def test_every_explorer_renders_and_redraws(lab, page, screenshots) -> None:
