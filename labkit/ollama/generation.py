@@ -189,6 +189,7 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
 
     async def drive() -> None:
         current, holding = lease, True
+        scheduler.running_jobs.add(job.cancel)  # so that stopping the server can cancel it
         try:
             job.prompt_tokens = await loop.run_in_executor(executor, req.build, lease.runner, req.opts)
             while True:
@@ -205,6 +206,7 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
             log.exception("generation failed")
             push(Event("error", error=f"generation failed: {exc}"))
         finally:
+            scheduler.running_jobs.discard(job.cancel)
             if holding:
                 scheduler.release(current, req.keep_alive)
 

@@ -152,13 +152,16 @@ class Runner:
             if not job.cancel.is_set():
                 llm.load_state(p.state)
             p.state = None
-            llm.set_seed(seed + len(p.generated) if seed >= 0 else random.randint(0, 2**31 - 1))
+            llm.set_seed(random.randint(0, 2**31 - 1))  # (a seeded sampled job never pauses: see below)
         limit = opts["num_predict"]
         if limit < 0:
             limit = math.inf  # -1 unlimited, -2 fill the context: both end at the context's end
         stops = [s for s in job.stop if s]
-        # A grammar's parse state cannot be saved, so constrained output (format=json) never pauses.
-        may_pause = job.others_waiting is not None and job.grammar is None
+        # A grammar's parse state cannot be saved, so constrained output (format=json) never pauses;
+        # nor can the sampler's random state, so a seeded sampled answer never pauses either (after a
+        # pause it would go on with other random numbers, and the same seed would not repeat it).
+        seeded = seed >= 0 and opts["temperature"] > 0
+        may_pause = job.others_waiting is not None and job.grammar is None and not seeded
         slice_end = len(p.generated) + SLICE_TOKENS
         generated = p.generated
         reason = "length"

@@ -30,10 +30,15 @@ takes turns too:
    prompt is evaluated twice; only a repetition penalty's memory restarts).
 
 So a short request waits for about one slice of each generation ahead of it rather
-than for a whole long answer, with two exceptions: a prompt is processed in one go
-(prefill is not sliced), and output in ``format`` JSON mode never pauses (a grammar's
-state cannot be saved), so those run to the end once started. Nobody waiting: no
-pauses, no cost.
+than for a whole long answer, with three exceptions: a prompt is processed in one go
+(prefill is not sliced); output in ``format`` JSON mode never pauses (a grammar's
+state cannot be saved); and a sampled request with a ``seed`` never pauses (the
+sampler's random state cannot be saved either, and a pause would change the answer
+that seed gives). Those run to the end once started. Nobody waiting: no pauses, no cost.
+
+Stopping the server cancels every generation and waits until none holds a model
+before freeing them (a prompt being read cannot be interrupted; closing its model
+under it would crash the server).
 
 Introduced in notebooks/02_ollama.
 """
@@ -43,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -145,6 +151,9 @@ class Scheduler:
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
         self._reaper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # unloads under way: kept, so none is lost
+        self.running_jobs: set[threading.Event] = set()  # the cancel flags of generations under way
+        self.stopping = False
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -153,11 +162,29 @@ class Scheduler:
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
 
-    async def stop(self) -> None:
+    async def stop(self, drain_seconds: float = 10.0) -> None:
+        """Stop serving: cancel what runs, wait for it to leave the models, then free them.
+
+        A generation stops at its next token when cancelled, but a prompt being read is one
+        llama.cpp call that cannot be interrupted: closing its model under it would crash the
+        server. So stop waits (up to ``drain_seconds``) until no request holds a model.
+        """
+        self.stopping = True
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
+        for job_cancel in list(self.running_jobs):
+            job_cancel.set()
+        deadline = time.monotonic() + drain_seconds
+        while any(not loaded.idle for loaded in self.loaded.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for task in list(self._tasks):
+            await task
         for loaded in list(self.loaded.values()):
+            if not loaded.idle:
+                log.warning("%s is still busy after %.0f s; leaving it loaded", loaded.model.name.short,
+                            drain_seconds)
+                continue
             # Directly, not in a worker thread: at interpreter exit the thread pools are gone.
             self.loaded.pop(loaded.settings, None)
             for runner in loaded.runners:
@@ -180,6 +207,8 @@ class Scheduler:
 
         ``client`` names who asks (see "Fair turns" above); requests of one client queue behind each other.
         """
+        if self.stopping:
+            raise OllamaError(503, "the server is shutting down")
         if self.waiting >= self.max_queue:
             raise OllamaError(503, BUSY)
         self.waiting += 1
@@ -209,7 +238,9 @@ class Scheduler:
         loaded.expires_at = None if math.isinf(keep_alive) else time.time() + keep_alive
         self._changed.set()
         if keep_alive <= 0 and loaded.idle:
-            asyncio.get_running_loop().create_task(self._unload(loaded))
+            task = asyncio.get_running_loop().create_task(self._unload(loaded))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def take_turn(self, lease: Lease, client: str) -> Lease:
         """Pause: give the context to the next in line and wait at the back for another turn.
@@ -302,6 +333,9 @@ class Scheduler:
             pass
 
     async def _unload(self, loaded: Loaded) -> None:
+        """Free an idle model. One that a request took meanwhile stays: its runner is in use."""
+        if not loaded.idle:
+            return
         if self.loaded.get(loaded.settings) is loaded:
             del self.loaded[loaded.settings]
         runners, loaded.runners = loaded.runners, []

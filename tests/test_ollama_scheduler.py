@@ -1,0 +1,112 @@
+"""The scheduler's faults, each shown on the real course model: an unload that would close a model a
+request had just taken, a shutdown that would free a model while a prompt is being read, and a
+seeded sampled answer that changed when another request made it pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+
+import ollama
+
+from labkit.ollama import options, store
+from labkit.ollama.runner import Job, LoadSettings
+from labkit.ollama.scheduler import Scheduler
+
+pytest_plugins = ["ollama_fixtures"]  # the shared server fixtures
+MODEL = "smollm2:135m"
+
+
+def _settings(num_ctx: int = 256) -> tuple[store.Model, LoadSettings]:
+    model = store.find(MODEL)
+    assert model is not None
+    return model, LoadSettings(path=str(model.gguf_path()), num_ctx=num_ctx, num_batch=512, num_thread=2)
+
+
+def test_an_unload_leaves_a_model_that_a_request_took_meanwhile() -> None:
+    """keep_alive 0 schedules an unload; a request that takes the model before it runs keeps it."""
+
+    async def scenario() -> str:
+        scheduler = Scheduler()
+        model, settings = _settings()
+        first = await scheduler.acquire(model, settings, keep_alive=0)
+        scheduler.release(first, keep_alive=0)  # idle, keep_alive 0: an unload is on its way
+        second = await scheduler.acquire(model, settings, keep_alive=300)  # taken before it ran
+        await asyncio.sleep(0.2)  # the unload task runs now
+        try:
+            assert scheduler.loaded.get(settings) is second.loaded, "the model was unloaded while in use"
+            assert second.runner in second.loaded.runners, "the runner in use was closed"
+            job = Job(prompt_tokens=second.runner.tokenize("The capital of France is"),
+                      options=options.merge({"temperature": 0, "num_predict": 4}, None))
+            outcome = second.runner.generate(job, lambda text, probs: None)
+            return outcome.done_reason
+        finally:
+            scheduler.release(second, keep_alive=300)
+            await scheduler.stop()
+
+    assert asyncio.run(scenario()) in ("length", "stop")
+
+
+# Run in a process of its own: on the old code, freeing the model under the prompt being read crashed
+# the whole process (the test then fails on its exit status instead of taking pytest with it).
+_STOP_WHILE_READING = textwrap.dedent("""
+    import asyncio, time
+    from labkit.ollama import generation, options, store
+    from labkit.ollama.runner import Job, LoadSettings
+    from labkit.ollama.scheduler import Scheduler
+
+    async def main():
+        scheduler = Scheduler()
+        scheduler.start()
+        model = store.find("smollm2:135m")
+        settings = LoadSettings(path=str(model.gguf_path()), num_ctx=4096, num_batch=512, num_thread=2)
+        lease = await scheduler.acquire(model, settings, 300)
+        job = Job(prompt_tokens=lease.runner.tokenize("word " * 1000),
+                  options=options.merge({"temperature": 0, "num_predict": 64}, None))
+        running = getattr(scheduler, "running_jobs", set())  # (the old scheduler had no such list)
+        running.add(job.cancel)
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(generation.executor, lease.runner.generate, job, lambda text, probs: None)
+
+        async def finish():
+            outcome = await work
+            running.discard(job.cancel)
+            scheduler.release(lease, 300)
+            return outcome
+
+        done = asyncio.ensure_future(finish())
+        await asyncio.sleep(0.3)  # the 1000-token prompt is being read now
+        started = time.perf_counter()
+        await scheduler.stop()
+        print("stop waited", round(time.perf_counter() - started, 2), "s; work done:", work.done())
+        print("reason:", (await done).done_reason, "; loaded after stop:", len(scheduler.loaded))
+
+    asyncio.run(main())
+""")
+
+
+def test_stopping_waits_for_the_prompt_being_read_then_frees_the_model() -> None:
+    run = subprocess.run([sys.executable, "-c", _STOP_WHILE_READING], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, f"exit status {run.returncode}:\n{run.stdout}\n{run.stderr[-2000:]}"
+    assert "work done: True" in run.stdout, run.stdout
+    assert "reason: cancel ; loaded after stop: 0" in run.stdout, run.stdout
+
+
+def test_a_seeded_sampled_answer_is_the_same_when_others_wait(url: str) -> None:
+    """Alone, and with other requests waiting (which makes unseeded generations pause): same text."""
+    client = ollama.Client(host=url)
+    seeded = {"temperature": 1.0, "seed": 7, "num_predict": 48, "num_ctx": 512}
+    prompt = "Write a short story about a robot."
+    alone = client.generate(model=MODEL, prompt=prompt, options=seeded).response
+    with ThreadPoolExecutor(3) as pool:
+        main = pool.submit(client.generate, model=MODEL, prompt=prompt, options=seeded)
+        others = [pool.submit(client.generate, model=MODEL, prompt=f"Count to {n}.",
+                              options={"temperature": 0, "num_predict": 24, "num_ctx": 512}) for n in (5, 9)]
+        crowded = main.result().response
+        for other in others:
+            other.result()
+    assert crowded == alone
