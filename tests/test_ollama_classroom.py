@@ -22,14 +22,15 @@ import httpx
 import ollama
 import pytest
 
-from labkit.ollama import classroom, server
+from labkit.ollama import classroom, names, server, store
+from labkit.ollama.app import create_app
 from labkit.ollama.scheduler import Line
 from labkit.system.ports import wait_for_http
 
 MODEL = "smollm2:135m"
 TOKEN = "workshop-secret"
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"LABKIT_THREADS": "1", "OLLAMA_CONTEXT_LENGTH": "1024"}
+ENV = {"LABKIT_THREADS": "1", "OLLAMA_CONTEXT_LENGTH": "1024", "LABKIT_MAX_UPLOAD_GB": "0.25"}
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -80,6 +81,8 @@ def test_remote_bind_is_refused_without_allow_remote() -> None:
         assert "--allow-remote" in done.stderr and "LABKIT_ALLOW_REMOTE=1" in done.stderr
     with pytest.raises(classroom.RemoteNotAllowed):
         server.start_background("0.0.0.0")
+    with pytest.raises(classroom.RemoteNotAllowed):  # whoever builds the app: the check is inside it
+        create_app(bind_host="0.0.0.0")
     classroom.check_bind("127.0.0.1", allow_remote=False)  # loopback needs no flag
     classroom.check_bind("localhost", allow_remote=False)
 
@@ -214,3 +217,92 @@ def test_the_line_serves_clients_round_robin() -> None:
         return order
 
     assert asyncio.run(scenario()) == ["alice", "bob", "carol", "alice", "alice"]
+
+
+# ---- remote mode: what a token holder can and cannot do -------------------------------------------
+
+def test_create_from_a_server_path_is_refused_without_saying_whether_it_exists(room: dict[str, Any]) -> None:
+    """Remote clients upload blobs; a path on the instructor's disk is refused, existing or not."""
+    from labkit import models
+
+    replies = [httpx.post(room["url"] + "/api/create", headers=_auth(), timeout=30,
+                          json={"model": "mine:x", "from": path, "stream": False})
+               for path in (str(models.path(MODEL)), "/no/such/file.gguf", "/etc/passwd")]
+    assert {r.status_code for r in replies} == {403}
+    assert len({r.json()["error"] for r in replies}) == 1, "the answers must not differ by path"
+    assert "upload" in replies[0].json()["error"]
+
+
+def test_show_names_no_server_path(room: dict[str, Any]) -> None:
+    shown = httpx.post(room["url"] + "/api/show", headers=_auth(), json={"model": MODEL}, timeout=30).json()
+    assert "FROM SmolLM2" in shown["modelfile"] or "FROM sha256-" in shown["modelfile"]
+    assert str(store.root()) not in json.dumps(shown) and "/" not in shown["modelfile"].split("\nFROM ")[1].split("\n")[0]
+
+
+def test_bodies_over_the_limit_get_413_and_leave_nothing(room: dict[str, Any]) -> None:
+    url = room["url"]
+    huge = b'{"model": "' + b"a" * (65 * 2**20) + b'"}'
+    reply = httpx.post(url + "/api/chat", headers={**_auth(), "Content-Type": "application/json"},
+                       content=huge, timeout=60)
+    assert reply.status_code == 413 and "too large" in reply.json()["error"]
+
+    def zeros(total: int):  # sent in chunks, with no length announced: the server must count
+        for _ in range(total // 2**20):
+            yield bytes(2**20)
+
+    digest = "sha256:" + "0" * 64
+    reply = httpx.post(f"{url}/api/blobs/{digest}", headers=_auth(), content=zeros(300 * 2**20), timeout=120)
+    assert reply.status_code == 413 and "upload too large" in reply.json()["error"]
+    assert not list(store.blobs_dir().glob("upload-*.partial"))
+
+
+def test_uploads_of_one_blob_at_once_and_an_abandoned_one_leave_no_partial_files(room: dict[str, Any]) -> None:
+    import hashlib
+    import random
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = room["url"]
+    data = random.Random(3).randbytes(3 * 2**20)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    target = store.blob_path(digest)
+    target.unlink(missing_ok=True)
+    with ThreadPoolExecutor(2) as pool:
+        codes = list(pool.map(lambda _: httpx.post(f"{url}/api/blobs/{digest}", headers=_auth(), content=data,
+                                                   timeout=60).status_code, range(2)))
+    assert set(codes) <= {200, 201} and hashlib.sha256(target.read_bytes()).hexdigest() == digest[7:]
+    # A client that goes away in the middle of an upload: its partial file is removed.
+    other = "sha256:" + hashlib.sha256(b"never finished").hexdigest()
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall((f"POST /api/blobs/{other} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TOKEN}\r\n"
+                      f"Content-Length: {50 * 2**20}\r\n\r\n").encode() + bytes(2**20))
+        time.sleep(0.5)
+        assert list(store.blobs_dir().glob("upload-*.partial")), "the upload should be under way"
+    deadline = time.monotonic() + 10
+    while list(store.blobs_dir().glob("upload-*.partial")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list(store.blobs_dir().glob("upload-*.partial"))
+    target.unlink(missing_ok=True)
+
+
+def test_a_learner_cannot_claim_turns_by_naming_clients() -> None:
+    """Beyond loopback, fair turns go by address; the X-Labkit-Client header counts only on loopback."""
+    from starlette.requests import Request
+
+    def request(remote: bool) -> Request:
+        app = create_app(bind_host="0.0.0.0" if remote else "127.0.0.1", allow_remote=remote)
+        return Request({"type": "http", "app": app, "client": ("10.0.0.7", 5000),
+                        "headers": [(classroom.CLIENT_HEADER.lower().encode(), b"somebody-else")]})
+
+    assert classroom.client_of(request(remote=True)) == "ip:10.0.0.7"
+    assert classroom.client_of(request(remote=False)) == "name:somebody-else"
+
+
+def test_names_and_digests_are_matched_whole() -> None:
+    assert names.is_valid("smollm2:135m")
+    for name in ("smollm2\n:135m", "me\n/model:v1", "me/model\n:v1"):  # a newline would become a folder name
+        assert not names.is_valid(name), repr(name)
+    with pytest.raises(ValueError):
+        store.blob_path("sha256:" + "0" * 64 + "\n")
+

@@ -206,13 +206,17 @@ class AccessLog:
 
 # ---- the app -------------------------------------------------------------------------------------------
 
-def create_app(bind_host: str | None = None, token: str | None = None) -> Starlette:
+def create_app(bind_host: str | None = None, token: str | None = None, allow_remote: bool = False) -> Starlette:
     """A fresh server application (its own scheduler, so models load on first use).
 
-    ``bind_host`` is the address the server listens on (a non-loopback one turns
-    the Host check off, as in Ollama); with ``token`` every request but ``GET /``
-    needs ``Authorization: Bearer <token>`` (see :mod:`labkit.ollama.classroom`).
+    ``bind_host`` is the address the server listens on (default 127.0.0.1). A non-loopback one
+    needs ``allow_remote`` (checked here, so no caller can skip it), turns the Host check off
+    as in Ollama, and puts the app in remote mode: models are created only from uploaded blobs,
+    ``/api/show`` names no server path, and fair turns go by address. With ``token`` every
+    request but ``GET /`` needs ``Authorization: Bearer <token>`` (see :mod:`labkit.ollama.classroom`).
     """
+    bind_host = bind_host or "127.0.0.1"
+    classroom.check_bind(bind_host, allow_remote)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -252,4 +256,6 @@ def create_app(bind_host: str | None = None, token: str | None = None) -> Starle
         Middleware(classroom.TokenCheck, token=token),  # after CORS: browsers' preflight requests carry no token
     ]
     handlers: dict[Any, Any] = {404: _not_found, 405: _not_allowed}
-    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
+    app.state.remote = not classroom.is_loopback(bind_host)
+    return app

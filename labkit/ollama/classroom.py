@@ -113,11 +113,20 @@ class TokenCheck:
 
 
 def client_of(request: Request) -> str:
-    """Who sent ``request``, for fair turns: the ``X-Labkit-Client`` header, else the IP address.
+    """Who sent ``request``, for fair turns: the IP address.
 
+    On a loopback-only server the ``X-Labkit-Client`` header may name a client instead (several
+    simulated learners on one machine, as in bench/classroom.py). A classroom server listening
+    beyond loopback ignores it: a learner could claim many turns by sending many names.
     Introduced in notebooks/02_ollama.
     """
-    named = request.headers.get(CLIENT_HEADER, "").strip()[:64]
-    if named:
-        return "name:" + named
+    if not is_remote(request):
+        named = request.headers.get(CLIENT_HEADER, "").strip()[:64]
+        if named:
+            return "name:" + named
     return "ip:" + (request.client.host if request.client else "")
+
+
+def is_remote(request: Request) -> bool:
+    """Does the server that got ``request`` listen beyond loopback (a classroom server)?"""
+    return bool(getattr(request.app.state, "remote", False))

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labkit.ollama import names, options, store, templates, wire
+from labkit.ollama import classroom, names, options, store, templates, wire
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.progress import (
     Report,
@@ -35,9 +37,21 @@ _QUANT_TYPES = {
 _FULL_PRECISION = {"F16", "F32", "BF16", "ALL_F32"}
 
 
-def _looks_like_path(text: str) -> bool:
-    """``from`` names a file (not a model such as ``me/pirate:v2``)."""
-    return text.startswith(("/", "./", "../", "~")) or text.lower().endswith(".gguf") or Path(text).is_file()
+# The largest blob a client may upload; LABKIT_MAX_UPLOAD_GB changes it. An upload is also refused
+# when it would leave less than 1 GiB free on the store's disk.
+MAX_UPLOAD_BYTES = int(float(os.environ.get("LABKIT_MAX_UPLOAD_GB", "32")) * 2**30)
+KEEP_FREE_BYTES = 2**30
+
+
+def _looks_like_path(text: str, look_on_disk: bool = True) -> bool:
+    """``from`` names a file (not a model such as ``me/pirate:v2``).
+
+    ``look_on_disk=False`` decides from the text alone (a classroom server must not tell a
+    client whether some path exists on its disk).
+    """
+    if text.startswith(("/", "./", "../", "~")) or text.lower().endswith(".gguf"):
+        return True
+    return look_on_disk and Path(text).is_file()
 
 
 def _gguf_facts(file: Path) -> dict[str, Any]:
@@ -115,7 +129,13 @@ async def create(request: Request) -> Response:
 
     base: store.Model | None = None
     source_file: Path | None = None
-    if source and not _looks_like_path(source):
+    remote = classroom.is_remote(request)
+    if source and remote and _looks_like_path(source, look_on_disk=False):
+        raise OllamaError(403, "this server listens beyond loopback, so it creates models only from uploaded "
+                               "files: upload the GGUF with POST /api/blobs/sha256:<digest> (the ollama client's "
+                               "create(files=...) does), then create with files. Paths on the server's disk are "
+                               "refused whether or not they exist.")
+    if source and not _looks_like_path(source, look_on_disk=not remote):
         base = store.find(source) if names.is_valid(source) else None
         if base is None:
             raise OllamaError(404, f'model "{source}" not found')
@@ -194,16 +214,30 @@ async def blob(request: Request) -> Response:
         return Response(status_code=200 if path.exists() else 404)
     if path.exists():
         return Response(status_code=200)
-    partial = path.with_name(path.name + ".partial")
-    sha = hashlib.sha256()
-    with partial.open("wb") as out:
-        async for block in request.stream():
-            sha.update(block)
-            await asyncio.to_thread(out.write, block)
-    if f"sha256:{sha.hexdigest()}" != digest.replace("sha256-", "sha256:").lower():
+    limit = min(MAX_UPLOAD_BYTES, shutil.disk_usage(path.parent).free - KEEP_FREE_BYTES)
+    too_large = OllamaError(413, f"upload too large: this server takes files up to {max(limit, 0) / 2**30:.1f} GiB "
+                                 "(LABKIT_MAX_UPLOAD_GB, and 1 GiB of its disk kept free)")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    # A file of its own for each upload: two clients sending the same blob never write into one
+    # file, and a failed or abandoned upload (an error, a client gone) leaves nothing behind.
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f"upload-{path.name[7:19]}-", suffix=".partial")
+    partial = Path(name)
+    try:
+        sha, size = hashlib.sha256(), 0
+        with os.fdopen(handle, "wb") as out:
+            async for block in request.stream():
+                size += len(block)
+                if size > limit:
+                    raise too_large
+                sha.update(block)
+                await asyncio.to_thread(out.write, block)
+        if f"sha256:{sha.hexdigest()}" != digest.replace("sha256-", "sha256:").lower():
+            raise OllamaError(400, "digest mismatch")
+        partial.replace(path)  # atomic: a reader sees the whole blob or none
+    finally:
         partial.unlink(missing_ok=True)
-        raise OllamaError(400, "digest mismatch")
-    partial.replace(path)
     uploads = store.root() / "uploads"
     uploads.mkdir(exist_ok=True)
     (uploads / path.name).touch()

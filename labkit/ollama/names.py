@@ -18,9 +18,10 @@ DEFAULT_TAG = "latest"
 
 # Same character rules as Ollama (types/model/name.go): letters, digits,
 # '_', '-', '.', starting with a letter or digit; a host may carry ":port".
-_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$")
-_HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,349}(:[0-9]{1,5})?$")
+# Matched with fullmatch: a pattern ending in ``$`` would also accept a name with a trailing newline.
+_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
+_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,349}(:[0-9]{1,5})?")
 
 
 class InvalidName(ValueError):
@@ -87,7 +88,8 @@ def parse(text: str) -> Name:
         host, namespace, model = parts
     else:
         raise InvalidName("invalid model name")
-    if not (_HOST.match(host) and _PART.match(namespace) and _PART.match(model) and _TAG.match(tag)):
+    if not (_HOST.fullmatch(host) and _PART.fullmatch(namespace) and _PART.fullmatch(model)
+            and _TAG.fullmatch(tag)):
         raise InvalidName("invalid model name")
     return Name(host, namespace, model, tag, explicit)
 

@@ -19,7 +19,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from labkit.ollama import classroom, generation, options, store, templates, toolcalls
+from labkit.ollama import (
+    classroom,
+    generation,
+    options,
+    store,
+    templates,
+    toolcalls,
+    wire,
+)
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.runner import Runner
 from labkit.ollama.streaming import l2_normalise
@@ -43,7 +51,7 @@ def openai_errors(handler: Any) -> Any:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    body = await request.body()
+    body = await wire.capped_body(request)
     try:
         data = json.loads(body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):

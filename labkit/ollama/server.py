@@ -83,7 +83,7 @@ def serve(host: str | None = None, port: int | None = None, allow_remote: bool =
         log.warning("%s", classroom.remote_warning(host, port, token))
     log.info("labkit Ollama-compatible server (llama.cpp) listening on %s%s", base_url(host, port),
              " (token required)" if token else "")
-    uvicorn.run(create_app(bind_host=host, token=token), host=host, port=port, log_level="warning",
+    uvicorn.run(create_app(bind_host=host, token=token, allow_remote=allow_remote), host=host, port=port, log_level="warning",
                 access_log=False, timeout_graceful_shutdown=3)
 
 
@@ -117,7 +117,7 @@ def start_background(host: str = DEFAULT_HOST, port: int | None = None, log_leve
     bypass_proxy_for_loopback()
     port = port or free_port(host)
     _configure_logging(log_level)
-    config = uvicorn.Config(create_app(bind_host=host, token=token), host=host, port=port, log_level="warning",
+    config = uvicorn.Config(create_app(bind_host=host, token=token, allow_remote=allow_remote), host=host, port=port, log_level="warning",
                             access_log=False, timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="labkit-ollama-server", daemon=True)

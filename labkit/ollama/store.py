@@ -28,7 +28,7 @@ from labkit.ollama import names
 from labkit.ollama.names import Name
 
 _lock = threading.RLock()
-_DIGEST = re.compile(r"^sha256[:-]([0-9a-f]{64})$")
+_DIGEST = re.compile(r"sha256[:-]([0-9a-f]{64})")
 
 
 @dataclass
@@ -87,7 +87,7 @@ def blobs_dir() -> Path:
 
 def blob_path(digest: str) -> Path:
     """File of a blob named ``sha256:<hex>``; ValueError for anything else."""
-    match = _DIGEST.match(digest.lower())
+    match = _DIGEST.fullmatch(digest.lower())
     if not match:
         raise ValueError("invalid digest format")
     return blobs_dir() / f"sha256-{match.group(1)}"

@@ -20,13 +20,32 @@ from labkit.ollama.errors import OllamaError, go_json_error, go_type_name
 
 NDJSON = "application/x-ndjson"
 
+# The largest JSON body the server reads: a chat with a few base64 images fits; a bigger body is
+# refused with 413 before it fills the server's memory (model files go to /api/blobs, not here).
+MAX_JSON_BYTES = 64 * 2**20
+
 # Go types of request fields, for "cannot unmarshal" messages.
 _EXPECTED = {str: "string", bool: "bool", list: "[]", dict: "map", int: "int", float: "float64"}
 
 
+async def capped_body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
+    """The whole body, or 413 as soon as it is known to exceed ``limit`` bytes."""
+    too_large = OllamaError(413, f"request body too large: the limit is {limit // 2**20} MiB")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    request._body = bytes(body)  # Starlette's cache: request.body() still works after this
+    return request._body
+
+
 async def read_json(request: Request, struct: str) -> dict[str, Any]:
     """The request body as a dict; 400 with Ollama's message when it is missing or malformed."""
-    body = await request.body()
+    body = await capped_body(request)
     if not body.strip():
         raise OllamaError(400, "missing request body")
     try:
