@@ -12,10 +12,14 @@ times, interleaved, and the medians are printed with the ratios to (a).
 Targets: (b)/(a) >= 0.95 and (c)/(a) >= 0.90 in decode tokens/s, and (b)'s
 time to first token no more than 15 ms above (a)'s.
 
-    python bench/ollama_overhead.py [--tokens 128] [--repeats 5] [--threads N] [--server thread|process]
+    python bench/ollama_overhead.py [--tokens 128] [--repeats 5] [--threads N] [--server process|thread]
 
-The client and the server share the same cores, so thread settings matter:
-``--threads`` sets llama.cpp's threads for both (a) and the server.
+The server runs in its own process by default, as ``labkit serve``, ``ensure_server`` and a
+classroom run it. ``--server thread`` puts it in a thread of this process instead: then (a)'s
+llama.cpp and the server's share one process and its thread pool, which slows (a) down and makes
+the ratios look better than they are (kept only to show that effect). The client and the server
+share the same cores, so thread settings matter: ``--threads`` sets llama.cpp's threads for both
+(a) and the server.
 """
 
 from __future__ import annotations
@@ -80,8 +84,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="llama.cpp threads (default: physical cores)")
-    parser.add_argument("--server", choices=["thread", "process"], default="thread",
-                        help="run the server in this process (as ensure_server does) or in its own (labkit serve)")
+    parser.add_argument("--server", choices=["process", "thread"], default="process",
+                        help="the server in its own process (as users run it; default) or in a thread of this one "
+                             "(handicaps the direct baseline: see the docstring)")
     args = parser.parse_args()
 
     import ollama

@@ -218,25 +218,6 @@ def test_create_refuses_a_truncated_gguf(client: ollama.Client, tmp_path) -> Non
     assert "broken:latest" not in [m.model for m in client.list().models]
 
 
-def test_num_parallel_gives_each_request_its_own_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    import concurrent.futures
-
-    from labkit.ollama.server import start_background
-
-    monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "2")
-    background = start_background()
-    try:
-        body = {"model": MODEL, "prompt": "Tell a story.", "options": {**FAST, "num_predict": 16}}
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            replies = list(pool.map(lambda _: ollama.Client(host=background.url).generate(**body), range(2)))
-        assert all(r.eval_count == 16 for r in replies)
-        scheduler = background.server.config.app.state.scheduler
-        (loaded,) = scheduler.loaded.values()
-        assert len(loaded.runners) == 2
-    finally:
-        background.stop()
-
-
 def test_create_from_a_namespaced_model(client: ollama.Client) -> None:
     client.copy(MODEL, "teacher/smol:v1")
     client.create(model="teacher/smol:v2", from_="teacher/smol:v1", parameters={"num_predict": 2})

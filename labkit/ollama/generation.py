@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover - only for type hints
 
 log = logging.getLogger("labkit.ollama")
 
-# Generation threads; one per busy runner is all that is ever needed.
+# Threads for the work around a generation: reading files, building prompts, embeddings.
 executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="labkit-llama")
 _running: set[asyncio.Task[None]] = set()
 
@@ -76,8 +76,12 @@ async def model_facts(model: store.Model) -> Facts:
         raise OllamaError(500, f"cannot read model {model.name.short}: {exc}") from None
 
 
-def load_settings(info: Facts, opts: dict[str, Any], embedding: bool = False) -> LoadSettings:
-    """Runner settings from the merged options (num_ctx 0 = Ollama's automatic choice)."""
+def load_settings(info: Facts, opts: dict[str, Any], embedding: bool = False, slots: int = 1) -> LoadSettings:
+    """Runner settings from the merged options (num_ctx 0 = Ollama's automatic choice).
+
+    ``slots``: requests the model decodes together (the scheduler's ``num_parallel``); an
+    embedding runner has one.
+    """
     num_ctx = opts["num_ctx"] if opts["num_ctx"] > 0 else options.default_num_ctx(info.trained_ctx)
     if info.trained_ctx > 0:
         num_ctx = min(num_ctx, info.trained_ctx)
@@ -86,7 +90,7 @@ def load_settings(info: Facts, opts: dict[str, Any], embedding: bool = False) ->
     batch = max(1, opts["num_batch"])
     if embedding:
         batch = num_ctx  # a whole text is embedded in one batch
-    return LoadSettings(info.path, num_ctx, min(batch, num_ctx), threads, embedding)
+    return LoadSettings(info.path, num_ctx, min(batch, num_ctx), threads, embedding, 1 if embedding else slots)
 
 
 @lru_cache(maxsize=32)
@@ -168,12 +172,13 @@ class Running:
 async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
     """Acquire a runner (errors here still become a normal HTTP error) and start generating.
 
-    The generation runs in a worker thread, a slice at a time: when it pauses to
-    let a waiting request run (see :mod:`labkit.ollama.scheduler`), it waits for
-    its next turn here, on the event loop, without holding a thread.
+    The prompt is built in a worker thread; the generation runs in the runner's decode
+    thread, batched with the model's other requests. When it pauses to let a waiting
+    request in (see :mod:`labkit.ollama.scheduler`), it waits for its next turn here, on
+    the event loop, without holding a thread.
     """
     grammar = await asyncio.to_thread(grammar_for, req.format) if req.format not in (None, "") else None
-    settings = load_settings(req.info, req.opts)
+    settings = load_settings(req.info, req.opts, slots=scheduler.num_parallel)
     lease = await scheduler.acquire(req.model, settings, req.keep_alive, req.client)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -193,7 +198,7 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
         try:
             job.prompt_tokens = await loop.run_in_executor(executor, req.build, lease.runner, req.opts)
             while True:
-                outcome = await loop.run_in_executor(executor, current.runner.generate, job, emit)
+                outcome = await asyncio.wrap_future(current.runner.submit(job, emit))
                 if outcome is not None:
                     break
                 holding = False  # paused: someone else's turn

@@ -1,22 +1,41 @@
-"""A loaded llama.cpp model and the generation loop that runs on it.
+"""A loaded llama.cpp model that decodes all of its requests together (continuous batching).
 
-A :class:`Runner` owns one ``llama_cpp.Llama`` (weights + context). llama.cpp
-contexts are not thread-safe, so a runner serves one request at a time; the
-scheduler (:mod:`labkit.ollama.scheduler`) queues the others. The generation
-loop runs in a worker thread and hands each piece of text to a callback, so
-the server's event loop never waits on inference. Introduced in
-notebooks/02_ollama.
+Why batch: to produce one token a model reads every one of its weights once, and on a CPU (far
+more on a GPU) that read, not the arithmetic, sets the speed. Decoding the next token of several
+requests in *one* ``llama_decode`` call reads the weights once for all of them, so a server's
+total tokens/s grows with the number of requests it serves at once. llama.cpp's own server and
+Ollama work this way; so does this runner, in about two hundred readable lines.
+
+How: one llama.cpp context holds ``slots`` *sequences*, each with its own KV cells (``num_ctx``
+of them). A decode thread loops:
+
+1. admit new requests into free sequences (reusing the KV cells of the longest matching prefix
+   a sequence still holds, or restoring the cells a paused request saved);
+2. build one batch: the last sampled token of every sequence that is answering, then chunks of
+   the prompts still being read, up to ``num_batch`` tokens;
+3. call ``llama_decode`` once;
+4. let each answering sequence's *own* sampler (temperature, seed, grammar, penalties) pick its
+   next token, and hand the text to that request's callback (stop strings, ``num_predict``, the
+   end of the context, a client that left, all per request). A finished sequence frees its slot
+   at once.
+
+Flash attention is on: with it a sequence's numbers do not depend on what else is in the batch,
+so a greedy answer is the same alone or among others (without it they differ in the last bits).
+Generation (:class:`Runner`) and embeddings (:class:`EmbeddingRunner`) load the model apart.
+Introduced in notebooks/02_ollama; measured in bench/classroom.py.
 """
 
 from __future__ import annotations
 
 import codecs
+import ctypes
 import logging
 import math
 import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +44,10 @@ from labkit.ollama.streaming import find_first, held_back, l2_normalise
 
 log = logging.getLogger("labkit.ollama")
 
-# A generation keeps the model for at least this many tokens before it lets a waiting request run.
+# A generation keeps its slot for at least this many tokens before it lets a waiting request in.
 SLICE_TOKENS = 16
+
+Emit = Callable[[str, "list[dict[str, Any]] | None"], None]
 
 
 @dataclass(frozen=True)
@@ -34,10 +55,11 @@ class LoadSettings:
     """What a model is loaded with; a request asking for other values causes a reload."""
 
     path: str
-    num_ctx: int
+    num_ctx: int          # KV cells per sequence: the longest prompt + answer of one request
     num_batch: int
     num_thread: int
     embedding: bool = False
+    slots: int = 1        # sequences decoded together (OLLAMA_NUM_PARALLEL)
 
 
 @dataclass
@@ -51,24 +73,25 @@ class Job:
     logprobs: bool = False
     top_logprobs: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
-    # Asked every SLICE_TOKENS tokens: "is someone waiting for this model?" If yes, the job
-    # pauses so that they get a turn (see labkit.ollama.scheduler). None: never pause.
+    # Asked every token after SLICE_TOKENS: "is someone waiting for a slot of this model?" If yes,
+    # the job pauses so that they get a turn (see labkit.ollama.scheduler). None: never pause.
     others_waiting: Callable[[], bool] | None = None
     progress: Progress = field(default_factory=lambda: Progress())
 
 
 @dataclass
 class Progress:
-    """How far a generation got, kept in the job so that a paused one can go on later."""
+    """How far a generation got, kept in the job so that a paused one goes on where it stopped."""
 
     generated: list[int] = field(default_factory=list)
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
     held: str = ""                  # text held back because it may be the start of a stop string
-    started: float | None = None    # perf_counter when the job first ran
+    sampler: Any = None             # this request's own llama.cpp sampler chain (keeps its state)
+    started: float | None = None    # perf_counter when the job was admitted
     first_at: float | None = None   # ... when its first token came
     waited: float = 0.0             # seconds spent paused in line (not generation time)
     paused_at: float = 0.0
-    state: Any = None               # llama.cpp state (KV cache) saved at the pause
+    state: Any = None               # the sequence's KV cells, saved at a pause
 
 
 @dataclass
@@ -83,35 +106,42 @@ class Outcome:
     tokens: list[int]
 
 
-class Runner:
-    """One llama.cpp model in memory. Not thread-safe: one job at a time."""
+@dataclass
+class _Work:
+    """A job in a sequence: what is left to read and where its tokens go."""
 
-    def __init__(self, settings: LoadSettings) -> None:
+    job: Job
+    emit: Emit
+    future: Future[Outcome | None]
+    to_read: list[int] = field(default_factory=list)   # prompt tokens not yet in the KV cells
+    slice_end: int = 0
+    limit: float = math.inf
+
+
+@dataclass
+class _Sequence:
+    """One of the context's sequences: the tokens its KV cells hold, and the job using it."""
+
+    seq_id: int
+    cached: list[int] = field(default_factory=list)
+    work: _Work | None = None
+
+
+class _Loaded:
+    """A GGUF file loaded with llama-cpp-python: tokenizer, facts, special tokens."""
+
+    llm: Any
+    n_ctx: int
+
+    def _facts(self) -> None:
         import llama_cpp
 
-        from labkit.engines.llamacpp import load
-
-        self.settings = settings
-        started = time.perf_counter()
-        kwargs: dict[str, Any] = {}
-        if settings.embedding:
-            kwargs.update(embedding=True, n_ubatch=settings.num_batch)
-            if not _has_pooling(settings.path):
-                # A chat model has no pooling of its own: average the token vectors.
-                kwargs["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_MEAN
-        self.llm = load(settings.path, n_ctx=settings.num_ctx, n_batch=settings.num_batch,
-                        n_threads=settings.num_thread, n_threads_batch=settings.num_thread,
-                        n_gpu_layers=0, seed=random.randint(0, 2**31 - 1), **kwargs)
-        self.load_seconds = time.perf_counter() - started
-        self.n_ctx = self.llm.n_ctx()
         model = self.llm._model
         self.bos_text = model.token_get_text(self.llm.token_bos()) if self.llm.token_bos() != -1 else ""
         self.eos_text = model.token_get_text(self.llm.token_eos()) if self.llm.token_eos() != -1 else ""
         self.metadata: dict[str, str] = dict(self.llm.metadata)
         self._vocab = model.vocab
         self._is_eog = llama_cpp.llama_vocab_is_eog
-
-    # ---- tokens ------------------------------------------------------------------------
 
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
         """Tokens of ``text``; special tokens such as ``<|im_start|>`` are parsed."""
@@ -122,110 +152,330 @@ class Runner:
     def piece(self, token: int) -> bytes:
         return self.llm.detokenize([token])
 
-    # ---- generation ----------------------------------------------------------------------
 
-    def generate(self, job: Job, emit: Callable[[str, list[dict[str, Any]] | None], None]) -> Outcome | None:
-        """Run ``job``; call ``emit(text, logprobs)`` for each new piece of text.
+class Runner(_Loaded):
+    """One llama.cpp model in memory, decoding up to ``settings.slots`` requests together.
 
-        Stops at an end-of-generation token, a stop string, ``num_predict`` tokens,
-        the end of the context, or when ``job.cancel`` is set (client gone).
-        Returns None when the job paused to let a waiting request run: its KV
-        cache is saved in ``job.progress``, and calling ``generate`` again (on
-        this runner or another one of the same model) goes on where it stopped.
+    :meth:`submit` is safe to call from any thread; the decoding happens in the runner's own
+    thread. The scheduler hands out at most ``slots`` leases, so a submitted job always finds
+    a free sequence.
+    """
+
+    def __init__(self, settings: LoadSettings) -> None:
+        import llama_cpp
+        from llama_cpp import _internals
+
+        from labkit.engines.llamacpp import load
+        from labkit.system.logs import loading
+
+        self.settings = settings
+        started = time.perf_counter()
+        # The Llama object gives the weights, the tokenizer and a tiny context of its own that is
+        # never used; the real context below holds ``slots`` sequences of ``num_ctx`` cells each.
+        self.llm = load(settings.path, n_ctx=64, n_batch=64, n_threads=settings.num_thread,
+                        n_threads_batch=settings.num_thread, n_gpu_layers=0)
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = settings.num_ctx * settings.slots
+        params.n_seq_max = settings.slots
+        params.n_batch = params.n_ubatch = max(settings.num_batch, settings.slots)
+        params.n_threads = params.n_threads_batch = settings.num_thread
+        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+        params.kv_unified = False   # each sequence attends to its own cells only
+        params.no_perf = True
+        with loading():
+            self._ctx = _internals.LlamaContext(model=self.llm._model, params=params, verbose=True)
+        self._batch = _internals.LlamaBatch(n_tokens=params.n_batch, embd=0, n_seq_max=1, verbose=False)
+        self._memory = llama_cpp.llama_get_memory(self._ctx.ctx)
+        self.n_ctx = llama_cpp.llama_n_ctx_seq(self._ctx.ctx)
+        self.n_batch = params.n_batch
+        self.load_seconds = time.perf_counter() - started
+        self._facts()
+        self._n_vocab = self.llm.n_vocab()
+        self._sequences = [_Sequence(i) for i in range(settings.slots)]
+        self._incoming: list[_Work] = []
+        self._wake = threading.Condition()
+        self._closing = False
+        self.peak_together = 0  # the most requests decoded in one batch so far (for tests and curious learners)
+        self._thread = threading.Thread(target=self._loop, name="labkit-decode", daemon=True)
+        self._thread.start()
+
+    # ---- the public side -----------------------------------------------------------------
+
+    def submit(self, job: Job, emit: Emit) -> Future[Outcome | None]:
+        """Queue ``job``; ``emit(text, logprobs)`` gets each new piece of text (from the decode thread).
+
+        The future's result is the :class:`Outcome`, or None when the job paused to let a waiting
+        request in: its KV cells are saved in ``job.progress``, and submitting it again goes on
+        where it stopped.
         """
-        llm, opts, p = self.llm, job.options, job.progress
-        now = time.perf_counter()
-        repeat_last_n = opts["repeat_last_n"]
-        llm.last_n_tokens_size = self.n_ctx if repeat_last_n < 0 else repeat_last_n
-        seed = opts["seed"]
-        if p.started is None:
-            p.started = now
-            llm.set_seed(seed if seed >= 0 else random.randint(0, 2**31 - 1))
-            if seed >= 0 and opts["temperature"] > 0:
-                # Reusing the KV cache of an earlier prompt evaluates the last prompt token on its own
-                # instead of in one batch with the rest, and the logits differ in the last bits: enough
-                # to change a sampled token. A seeded request starts clean, so the same seed always
-                # gives the same answer, whatever ran before.
-                llm.reset()
-        else:  # resuming after a pause: another request used this context meanwhile
-            p.waited += now - p.paused_at
-            if not job.cancel.is_set():
-                llm.load_state(p.state)
-            p.state = None
-            llm.set_seed(random.randint(0, 2**31 - 1))  # (a seeded sampled job never pauses: see below)
-        limit = opts["num_predict"]
-        if limit < 0:
-            limit = math.inf  # -1 unlimited, -2 fill the context: both end at the context's end
-        stops = [s for s in job.stop if s]
-        # A grammar's parse state cannot be saved, so constrained output (format=json) never pauses;
-        # nor can the sampler's random state, so a seeded sampled answer never pauses either (after a
-        # pause it would go on with other random numbers, and the same seed would not repeat it).
-        seeded = seed >= 0 and opts["temperature"] > 0
-        may_pause = job.others_waiting is not None and job.grammar is None and not seeded
-        slice_end = len(p.generated) + SLICE_TOKENS
-        generated = p.generated
-        reason = "length"
-        gen = llm.generate(
-            job.prompt_tokens + generated, top_k=opts["top_k"], top_p=opts["top_p"], min_p=opts["min_p"],
-            typical_p=opts["typical_p"], temp=opts["temperature"], repeat_penalty=opts["repeat_penalty"],
-            frequency_penalty=opts["frequency_penalty"], presence_penalty=opts["presence_penalty"],
-            grammar=job.grammar,
-        )
-        try:
-            if job.cancel.is_set():  # the client left while this job was paused
-                reason = "cancel"
-            if limit == 0 or reason == "cancel":
-                gen.close()
-            for token in gen if limit and reason != "cancel" else ():
-                if p.first_at is None:
-                    p.first_at = time.perf_counter()
-                if job.cancel.is_set():
-                    reason = "cancel"
-                    break
-                if self._is_eog(self._vocab, token):
-                    reason = "stop"
-                    break
-                generated.append(token)
-                probs = self._logprobs(token, job.top_logprobs) if job.logprobs else None
-                text = p.decoder.decode(self.piece(token))
-                if stops:
-                    p.held += text
-                    cut = find_first(p.held, stops)
-                    if cut is not None:
-                        if p.held[:cut]:
-                            emit(p.held[:cut], probs)
-                        reason = "stop"
-                        break
-                    keep = held_back(p.held, stops)
-                    text, p.held = p.held[: len(p.held) - keep], p.held[len(p.held) - keep:]
-                if text or probs:
-                    emit(text, probs)
-                if len(generated) >= limit or llm.n_tokens + 1 >= self.n_ctx:
-                    reason = "length"
-                    break
-                if may_pause and len(generated) >= slice_end and job.others_waiting():  # type: ignore[misc]
-                    p.state = llm.save_state()
-                    p.paused_at = time.perf_counter()
-                    return None
-            if p.held and reason != "stop":
-                emit(p.held, None)
-        finally:
-            gen.close()
-        ended = time.perf_counter()
-        first_at = p.first_at or ended
-        return Outcome(
-            done_reason=reason, prompt_eval_count=len(job.prompt_tokens),
-            prompt_eval_duration=int((first_at - p.started) * 1e9), eval_count=len(generated),
-            eval_duration=int(max(0.0, ended - first_at - p.waited) * 1e9), tokens=job.prompt_tokens + generated,
-        )
+        future: Future[Outcome | None] = Future()
+        with self._wake:
+            if self._closing:
+                raise RuntimeError("this model is being unloaded")
+            self._incoming.append(_Work(job, emit, future))
+            self._wake.notify()
+        return future
 
-    def _logprobs(self, token: int, top: int) -> list[dict[str, Any]]:
-        """Log-probability of the chosen token (and the ``top`` best) from the last logits."""
+    def generate(self, job: Job, emit: Emit) -> Outcome | None:
+        """:meth:`submit` and wait (for a caller that has a thread to spare)."""
+        return self.submit(job, emit).result()
+
+    def close(self) -> None:
+        """Stop the decode thread (cancelling what still runs) and free the model."""
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        self._thread.join()
+        self._batch.close()
+        self._ctx.close()
+        self.llm.close()
+
+    # ---- the decode thread ---------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._incoming and not self._busy() and not self._closing:
+                    self._wake.wait()
+                if self._closing:
+                    for work in self._incoming:
+                        self._complete(work, "cancel")
+                    self._incoming.clear()
+                    for seq in self._busy():
+                        self._finish(seq, "cancel")
+                    return
+                incoming, self._incoming = self._incoming, []
+            for work in incoming:
+                try:
+                    self._admit(work)
+                except Exception as exc:
+                    log.exception("starting a request failed")
+                    if not work.future.done():
+                        work.future.set_exception(exc)
+            try:
+                self._step()
+            except Exception as exc:  # a failed decode ends the requests in it, not the server
+                log.exception("decoding failed")
+                for seq in self._busy():
+                    work = seq.work
+                    seq.work = None
+                    self._forget(seq)
+                    if work is not None and not work.future.done():
+                        work.future.set_exception(exc)
+
+    def _busy(self) -> list[_Sequence]:
+        return [seq for seq in self._sequences if seq.work is not None]
+
+    def _admit(self, work: _Work) -> None:
+        """Put a job into a free sequence, reusing what the KV cells of that sequence already hold."""
+        job, p = work.job, work.job.progress
+        free = [seq for seq in self._sequences if seq.work is None]
+        if not free:  # (the scheduler never hands out more leases than slots)
+            work.future.set_exception(RuntimeError("no free sequence"))
+            return
+        now = time.perf_counter()
+        opts = job.options
+        if p.started is None:  # a new job
+            p.started = now
+            p.sampler = self._sampler(opts, job.grammar)
+            tokens = job.prompt_tokens
+            if len(tokens) >= self.n_ctx:
+                from labkit.ollama.errors import OllamaError
+
+                work.future.set_exception(OllamaError(400, f"the prompt ({len(tokens)} tokens) does not fit "
+                                                           f"num_ctx={self.n_ctx}: raise num_ctx or shorten it"))
+                return
+            # A seeded sampled answer starts from empty cells: reusing a prefix evaluates the rest
+            # in another batch shape, the logits differ in the last bits, and the same seed would
+            # then not always give the same answer.
+            seeded = opts["seed"] >= 0 and opts["temperature"] > 0
+            seq = max(free, key=lambda s: 0 if seeded else _common_prefix(s.cached, tokens))
+            reuse = 0 if seeded else min(_common_prefix(seq.cached, tokens), len(tokens) - 1)
+            reuse = self._keep(seq, max(reuse, 0))
+            work.to_read = tokens[reuse:]
+        else:  # a paused job going on: its tokens so far are in the cells, except the last one sampled
+            p.waited += now - p.paused_at
+            held = job.prompt_tokens + p.generated[:-1]
+            untouched = [s for s in free if s.cached == held]
+            seq = untouched[0] if untouched else free[0]
+            if not untouched:
+                import llama_cpp
+
+                self._forget(seq)
+                state = p.state
+                if llama_cpp.llama_state_seq_set_data(self._ctx.ctx, state, len(state), seq.seq_id) == 0:
+                    raise RuntimeError("could not restore a paused request")
+                seq.cached = list(held)
+            p.state = None
+        limit = opts["num_predict"]
+        work.limit = math.inf if limit < 0 else limit  # -1 unlimited, -2 fill the context
+        work.slice_end = len(p.generated) + SLICE_TOKENS
+        seq.work = work
+        if work.limit == 0 or not (work.to_read or p.generated):
+            self._finish(seq, "length")
+
+    def _step(self) -> None:
+        """One batch: a token for each answering sequence, then prompt chunks; decode; sample."""
+        import llama_cpp
+
+        for seq in self._busy():
+            if seq.work is not None and seq.work.job.cancel.is_set():
+                self._finish(seq, "cancel")
+        busy = self._busy()
+        if not busy:
+            return
+        batch = self._batch.batch
+        batch.n_tokens = 0
+        rows: list[tuple[_Sequence, int]] = []  # sequences that get logits, and their row
+
+        def add(seq: _Sequence, token: int, logits: bool) -> None:
+            row = batch.n_tokens
+            batch.token[row] = token
+            batch.pos[row] = len(seq.cached)
+            batch.n_seq_id[row] = 1
+            batch.seq_id[row][0] = seq.seq_id
+            batch.logits[row] = logits
+            batch.n_tokens += 1
+            seq.cached.append(token)
+            if logits:
+                rows.append((seq, row))
+
+        for seq in busy:  # answering: the token sampled last
+            work = seq.work
+            if work is not None and not work.to_read:
+                add(seq, work.job.progress.generated[-1], True)
+        for seq in busy:  # reading a prompt: as much as the batch still holds
+            work = seq.work
+            if work is None or not work.to_read:
+                continue
+            room = self.n_batch - batch.n_tokens
+            chunk, work.to_read = work.to_read[:room], work.to_read[room:]
+            for i, token in enumerate(chunk):
+                add(seq, token, not work.to_read and i == len(chunk) - 1)
+        self.peak_together = max(self.peak_together, len({seq.seq_id for seq, _ in rows}))
+        status = llama_cpp.llama_decode(self._ctx.ctx, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+        for seq, row in rows:
+            self._next_token(seq, row)
+
+    def _next_token(self, seq: _Sequence, row: int) -> None:
+        """Sample this sequence's next token from its row of logits and pass its text on."""
+        work = seq.work
+        assert work is not None
+        job, p = work.job, work.job.progress
+        token = p.sampler.sample(self._ctx, row)
+        if p.first_at is None:
+            p.first_at = time.perf_counter()
+        if self._is_eog(self._vocab, token):
+            self._finish(seq, "stop")
+            return
+        p.generated.append(token)
+        probs = self._logprobs(row, token, job.top_logprobs) if job.logprobs else None
+        text = p.decoder.decode(self.piece(token))
+        stops = [s for s in job.stop if s]
+        if stops:
+            p.held += text
+            cut = find_first(p.held, stops)
+            if cut is not None:
+                if p.held[:cut]:
+                    work.emit(p.held[:cut], probs)
+                p.held = ""
+                self._finish(seq, "stop")
+                return
+            keep = held_back(p.held, stops)
+            text, p.held = p.held[: len(p.held) - keep], p.held[len(p.held) - keep:]
+        if text or probs:
+            work.emit(text, probs)
+        if len(p.generated) >= work.limit or len(seq.cached) + 1 >= self.n_ctx:
+            self._finish(seq, "length")
+        elif (job.others_waiting is not None and len(p.generated) >= work.slice_end
+              and job.others_waiting()):
+            self._pause(seq)
+
+    def _pause(self, seq: _Sequence) -> None:
+        """Save this sequence's KV cells in the job and free its slot (see the scheduler's fair turns)."""
+        import llama_cpp
+
+        work = seq.work
+        assert work is not None
+        p = work.job.progress
+        size = llama_cpp.llama_state_seq_get_size(self._ctx.ctx, seq.seq_id)
+        state = (ctypes.c_uint8 * size)()
+        llama_cpp.llama_state_seq_get_data(self._ctx.ctx, state, size, seq.seq_id)
+        p.state, p.paused_at = state, time.perf_counter()
+        seq.work = None  # the cells stay: if this slot is still untouched at its next turn, nothing is restored
+        work.future.set_result(None)
+
+    def _finish(self, seq: _Sequence, reason: str) -> None:
+        """The job in ``seq`` is done: free the slot at once (its cells stay for prefix reuse)."""
+        work = seq.work
+        assert work is not None
+        seq.work = None
+        self._complete(work, reason)
+
+    def _complete(self, work: _Work, reason: str) -> None:
+        p = work.job.progress
+        if p.held and reason != "stop":
+            work.emit(p.held, None)
+            p.held = ""
+        ended = time.perf_counter()
+        started = p.started if p.started is not None else ended
+        first_at = p.first_at or ended
+        if not work.future.done():
+            work.future.set_result(Outcome(
+                done_reason=reason, prompt_eval_count=len(work.job.prompt_tokens),
+                prompt_eval_duration=int((first_at - started) * 1e9), eval_count=len(p.generated),
+                eval_duration=int(max(0.0, ended - first_at - p.waited) * 1e9),
+                tokens=work.job.prompt_tokens + p.generated,
+            ))
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def _keep(self, seq: _Sequence, n: int) -> int:
+        """Keep the first ``n`` cached tokens of ``seq`` and drop the rest; returns how many stayed."""
+        import llama_cpp
+
+        if llama_cpp.llama_memory_seq_rm(self._memory, seq.seq_id, n, -1):
+            seq.cached = seq.cached[:n]
+            return n
+        self._forget(seq)  # some caches (sliding-window layers) cannot drop a tail: start empty
+        return 0
+
+    def _forget(self, seq: _Sequence) -> None:
+        import llama_cpp
+
+        llama_cpp.llama_memory_seq_rm(self._memory, seq.seq_id, -1, -1)
+        seq.cached = []
+
+    def _sampler(self, opts: dict[str, Any], grammar: Any) -> Any:
+        """This request's sampler chain, in llama-cpp-python's order: penalties, grammar, then pick."""
+        from llama_cpp import _internals
+
+        sampler = _internals.LlamaSampler()
+        last_n = self.n_ctx if opts["repeat_last_n"] < 0 else opts["repeat_last_n"]
+        sampler.add_penalties(self._n_vocab, last_n, opts["repeat_penalty"], opts["frequency_penalty"],
+                              opts["presence_penalty"])
+        if grammar is not None:
+            sampler.add_grammar(self.llm._model, grammar)
+        if opts["temperature"] <= 0:
+            sampler.add_greedy()
+        else:
+            sampler.add_top_k(opts["top_k"])
+            sampler.add_typical(opts["typical_p"], 1)
+            sampler.add_top_p(opts["top_p"], 1)
+            sampler.add_min_p(opts["min_p"], 1)
+            sampler.add_temp(opts["temperature"])
+            seed = opts["seed"]
+            sampler.add_dist(seed if seed >= 0 else random.randint(0, 2**31 - 1))
+        return sampler
+
+    def _logprobs(self, row: int, token: int, top: int) -> list[dict[str, Any]]:
+        """Log-probability of the chosen token (and the ``top`` best) from this row's logits."""
         import llama_cpp
         import numpy as np
 
-        n_vocab = self.llm.n_vocab()
-        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.llm.ctx, -1), shape=(n_vocab,))
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx.ctx, row), shape=(self._n_vocab,))
         shifted = logits - logits.max()
         logp = shifted - np.log(np.exp(shifted).sum())
 
@@ -240,7 +490,36 @@ class Runner:
             item["top_logprobs"] = [entry(int(t)) for t in sorted(best, key=lambda t: -logp[t])]
         return [item]
 
-    # ---- embeddings ----------------------------------------------------------------------
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class EmbeddingRunner(_Loaded):
+    """A model loaded for ``/api/embed``: one text at a time, the whole text in one batch."""
+
+    def __init__(self, settings: LoadSettings) -> None:
+        import llama_cpp
+
+        from labkit.engines.llamacpp import load
+
+        self.settings = settings
+        started = time.perf_counter()
+        kwargs: dict[str, Any] = {}
+        if not _has_pooling(settings.path):
+            # A chat model has no pooling of its own: average the token vectors.
+            kwargs["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_MEAN
+        self.llm = load(settings.path, n_ctx=settings.num_ctx, n_batch=settings.num_batch, n_ubatch=settings.num_batch,
+                        n_threads=settings.num_thread, n_threads_batch=settings.num_thread, n_gpu_layers=0,
+                        embedding=True, **kwargs)
+        self.load_seconds = time.perf_counter() - started
+        self.n_ctx = self.llm.n_ctx()
+        self._facts()
 
     def embed(self, texts: list[str], normalize: bool, truncate: bool) -> tuple[list[list[float]], int]:
         """One vector per text (mean of token vectors for chat models) and the token count.
@@ -260,6 +539,11 @@ class Runner:
 
     def close(self) -> None:
         self.llm.close()
+
+
+def start(settings: LoadSettings) -> Runner | EmbeddingRunner:
+    """Load a model for generation or for embeddings, as ``settings`` say."""
+    return EmbeddingRunner(settings) if settings.embedding else Runner(settings)
 
 
 def _has_pooling(path: str) -> bool:

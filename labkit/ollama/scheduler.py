@@ -4,8 +4,9 @@ This is the kit's version of Ollama's scheduler (``server/sched.go``):
 
 * a request asks for a model with some load settings; if it is not in memory
   it is loaded in a worker thread (the event loop keeps serving);
-* each loaded model runs one request at a time per context, and there are
-  ``OLLAMA_NUM_PARALLEL`` contexts (default 1); other requests wait in line;
+* each loaded model serves up to ``OLLAMA_NUM_PARALLEL`` requests at once (its *slots*;
+  default 4, see :func:`default_parallel`), decoded together in one batch per token
+  (:mod:`labkit.ollama.runner`); other requests wait in line;
 * more than ``OLLAMA_MAX_QUEUE`` requests waiting in line: HTTP 503;
 * at most ``OLLAMA_MAX_LOADED_MODELS`` models stay loaded (default 3); the least
   recently used idle one is unloaded to make room;
@@ -13,31 +14,28 @@ This is the kit's version of Ollama's scheduler (``server/sched.go``):
   at once, a negative value keeps it forever.
 
 Fair turns (a classroom shares one server). Ollama serves the line first come,
-first served, so one learner's long answer would make the whole room wait. Here
+first served, so with every slot taken by long answers the whole room would wait. Here
 the line of each model is served round-robin by *client* (the ``X-Labkit-Client``
-header if a request sends one, else its IP address), and a running generation
-takes turns too:
+header on a loopback server, else the IP address: see :mod:`labkit.ollama.classroom`),
+and a running generation takes turns too:
 
-1. Requests that wait for a model are grouped by client; when a context comes
-   free it goes to the next client in rotation (oldest request of that client
-   first), so a learner who sends ten requests at once does not get ten turns
-   in a row.
+1. Requests that wait for a slot are grouped by client; when a slot comes free it
+   goes to the next client in rotation (oldest request of that client first), so a
+   learner who sends ten requests at once does not get ten turns in a row.
 2. A generation that has produced ``SLICE_TOKENS`` tokens (16, in
-   :mod:`labkit.ollama.runner`) checks after each further token whether anyone
-   is waiting. If so it pauses: its KV cache is saved, the context goes
-   to the next in line, and the paused request joins the back of the line. When
-   its turn comes it restores its KV cache and goes on where it stopped (no
-   prompt is evaluated twice; only a repetition penalty's memory restarts).
+   :mod:`labkit.ollama.runner`) checks after each further token whether anyone is
+   waiting. If so it pauses: its KV cells are saved, its slot goes to the next in line,
+   and it joins the back of the line. When its turn comes it goes on where it stopped,
+   with its own sampler (random state, grammar) unchanged: no prompt is read twice and
+   a seeded answer stays the same.
 
-So a short request waits for about one slice of each generation ahead of it rather
-than for a whole long answer, with three exceptions: a prompt is processed in one go
-(prefill is not sliced); output in ``format`` JSON mode never pauses (a grammar's
-state cannot be saved); and a sampled request with a ``seed`` never pauses (the
-sampler's random state cannot be saved either, and a pause would change the answer
-that seed gives). Those run to the end once started. Nobody waiting: no pauses, no cost.
+So a request waits for about one slice of a generation ahead of it rather than for a
+whole long answer (a prompt is read in chunks of ``num_batch`` tokens between the others'
+tokens). ``OLLAMA_NUM_PARALLEL=1`` gives one slot per model: requests then only take
+turns, one at a time (the way this server worked before it batched).
 
 Stopping the server cancels every generation and waits until none holds a model
-before freeing them (a prompt being read cannot be interrupted; closing its model
+before freeing them (a batch being decoded cannot be interrupted; freeing its model
 under it would crash the server).
 
 Introduced in notebooks/02_ollama.
@@ -57,7 +55,8 @@ from typing import Any
 
 from labkit.ollama import options as opts_mod
 from labkit.ollama.errors import OllamaError
-from labkit.ollama.runner import LoadSettings, Runner
+from labkit.ollama import runner as runners_mod
+from labkit.ollama.runner import EmbeddingRunner, LoadSettings, Runner
 from labkit.ollama.store import Model
 
 log = logging.getLogger("labkit.ollama")
@@ -67,33 +66,38 @@ BUSY = "server busy, please try again.  maximum pending requests exceeded"
 
 @dataclass
 class Loaded:
-    """A model in memory: its contexts (runners), users and expiry."""
+    """A model in memory: its runner (and slots), users and expiry."""
 
     model: Model
     settings: LoadSettings
-    runners: list[Runner] = field(default_factory=list)
+    runners: list[AnyAnyRunner] = field(default_factory=list)  # one; empty once unloaded
     line: Line = field(default_factory=lambda: Line())
     active: int = 0
     expires_at: float | None = None     # wall-clock seconds; None = forever
     keep_alive: float = 300.0
     last_used: float = field(default_factory=time.monotonic)
     size: int = 0
-    growing: bool = False
 
     @property
     def idle(self) -> bool:
         return self.active == 0
 
 
+AnyRunner = Runner | EmbeddingRunner
+
+
 class Line:
-    """The free contexts of one model and the requests waiting for one, served round-robin by client."""
+    """The free slots of one model and the requests waiting for one, served round-robin by client.
+
+    A slot is represented by the runner itself: a runner with four slots is in ``free`` four times.
+    """
 
     def __init__(self) -> None:
-        self.free: list[Runner] = []
-        self.waiting: dict[str, deque[asyncio.Future[Runner]]] = {}  # client -> its requests, in rotation order
+        self.free: list[AnyRunner] = []
+        self.waiting: dict[str, deque[asyncio.Future[AnyRunner]]] = {}  # client -> its requests, in rotation order
         self.count = 0  # requests waiting; read by generation threads to decide whether to pause
 
-    def give(self, runner: Runner) -> None:
+    def give(self, runner: AnyRunner) -> None:
         """A context is free: hand it to the next client in rotation, or keep it."""
         while self.waiting:
             client = next(iter(self.waiting))
@@ -107,11 +111,11 @@ class Line:
                 return
         self.free.append(runner)
 
-    async def take(self, client: str) -> Runner:
+    async def take(self, client: str) -> AnyRunner:
         """Wait for a context; ``client`` says whose turn this is."""
         if self.free and not self.waiting:
             return self.free.pop()
-        turn: asyncio.Future[Runner] = asyncio.get_running_loop().create_future()
+        turn: asyncio.Future[AnyRunner] = asyncio.get_running_loop().create_future()
         self.waiting.setdefault(client, deque()).append(turn)
         self.count += 1
         try:
@@ -134,7 +138,7 @@ class Lease:
     """A runner handed to one request; give it back with :meth:`Scheduler.release`."""
 
     loaded: Loaded
-    runner: Runner
+    runner: AnyRunner
     load_duration: int  # ns: waiting for and loading the model (Ollama's load_duration)
 
 
@@ -142,7 +146,7 @@ class Scheduler:
     """Loads, shares and unloads models for the server."""
 
     def __init__(self) -> None:
-        self.num_parallel = max(1, opts_mod.env_int("OLLAMA_NUM_PARALLEL", 1))
+        self.num_parallel = default_parallel()
         max_loaded = opts_mod.env_int("OLLAMA_MAX_LOADED_MODELS", 0)
         self.max_loaded = max_loaded if max_loaded > 0 else 3
         self.max_queue = max(1, opts_mod.env_int("OLLAMA_MAX_QUEUE", 512))
@@ -304,25 +308,18 @@ class Scheduler:
             log.info("loading %s (num_ctx=%d%s)", model.name.short, settings.num_ctx,
                      ", embedding" if settings.embedding else "")
             try:
-                runner = await asyncio.to_thread(Runner, settings)
+                runner = await asyncio.to_thread(runners_mod.start, settings)
             except Exception as exc:
                 log.exception("loading %s failed", model.name.short)
                 raise OllamaError(500, f"llama runner process has terminated: {exc}") from None
             loaded = Loaded(model=model, settings=settings, runners=[runner])
-            loaded.size = _estimate_size(model, runner)
-            loaded.line.give(runner)
+            loaded.size = _estimate_size(model, runner, settings.slots)
+            for _ in range(settings.slots):
+                loaded.line.give(runner)
             self.loaded[settings] = loaded
             return loaded
 
-    async def _take_runner(self, loaded: Loaded, client: str) -> Runner:
-        if not loaded.line.free and len(loaded.runners) < self.num_parallel and not loaded.growing:
-            loaded.growing = True
-            try:
-                runner = await asyncio.to_thread(Runner, loaded.settings)
-            finally:
-                loaded.growing = False
-            loaded.runners.append(runner)
-            return runner
+    async def _take_runner(self, loaded: Loaded, client: str) -> AnyRunner:
         return await loaded.line.take(client)
 
     async def _wait_change(self) -> None:
@@ -375,8 +372,19 @@ class Scheduler:
         return rows
 
 
-def _estimate_size(model: Model, runner: Runner) -> int:
-    """Weights plus the KV cache (f16 keys and values for every layer and context slot)."""
+def default_parallel() -> int:
+    """Slots per model: ``OLLAMA_NUM_PARALLEL``, else 4.
+
+    Each slot costs ``num_ctx`` KV cells (at 4096 cells about 94 MB for SmolLM2 135M, 75 MB for
+    Gemma 3 270M), allocated when the model loads. Four lets a notebook's ``abatch`` and a few
+    learners share a model; a classroom server sets more (docs/instructor.md gives the measured
+    curve), and 1 turns batching off.
+    """
+    return max(1, opts_mod.env_int("OLLAMA_NUM_PARALLEL", 4))
+
+
+def _estimate_size(model: Model, runner: AnyRunner, slots: int = 1) -> int:
+    """Weights plus the KV cache (f16 keys and values for every layer, context cell and slot)."""
     meta = runner.metadata
     arch = meta.get("general.architecture", "")
     try:
@@ -384,7 +392,7 @@ def _estimate_size(model: Model, runner: Runner) -> int:
         embd = int(meta.get(f"{arch}.embedding_length", 0))
         heads = int(meta.get(f"{arch}.attention.head_count", 1)) or 1
         kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads))
-        kv = 2 * layers * runner.n_ctx * (embd // heads) * kv_heads * 2
+        kv = 2 * layers * runner.n_ctx * slots * (embd // heads) * kv_heads * 2
     except (TypeError, ValueError):
         kv = 0
     return model.size + kv

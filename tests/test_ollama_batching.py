@@ -1,0 +1,121 @@
+"""Continuous batching in the kit's server, on the real course model: requests of one model are
+decoded together, each keeps its own sampler and limits, and a greedy answer is the same tokens
+whether it ran alone or beside others.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import ollama
+import pytest
+
+MODEL = "smollm2:135m"
+GREEDY = {"temperature": 0, "num_predict": 32, "num_ctx": 512}
+PROMPTS = ["The capital of France is", "Once upon a time", "def fibonacci(n):", "The three primary colours are",
+           "Water boils at", "My favourite food is"]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    import os
+
+    from labkit.ollama.server import start_background
+
+    saved = os.environ.get("OLLAMA_NUM_PARALLEL")
+    os.environ["OLLAMA_NUM_PARALLEL"] = "4"
+    background = start_background()
+    try:
+        yield background
+    finally:
+        background.stop()
+        if saved is None:
+            os.environ.pop("OLLAMA_NUM_PARALLEL", None)
+        else:
+            os.environ["OLLAMA_NUM_PARALLEL"] = saved
+
+
+def _runner(server: Any) -> Any:
+    (loaded,) = [m for m in server.server.config.app.state.scheduler.loaded.values() if not m.settings.embedding]
+    return loaded.runners[0]
+
+
+def test_greedy_answers_are_the_same_tokens_alone_and_batched(server: Any) -> None:
+    client = ollama.Client(host=server.url)
+    alone = {p: client.generate(model=MODEL, prompt=p, options=GREEDY, raw=True).context for p in PROMPTS}
+    runner = _runner(server)
+    runner.peak_together = 0
+    with ThreadPoolExecutor(len(PROMPTS)) as pool:
+        together = dict(zip(PROMPTS, pool.map(
+            lambda p: client.generate(model=MODEL, prompt=p, options=GREEDY, raw=True).context, PROMPTS)))
+    assert runner.peak_together >= 2, "the requests were not decoded together"
+    for prompt in PROMPTS:
+        assert together[prompt] == alone[prompt], prompt
+
+
+def test_each_request_keeps_its_own_sampler_and_limits(server: Any) -> None:
+    client = ollama.Client(host=server.url)
+    calls = {
+        "json": lambda: client.generate(model=MODEL, prompt="A JSON object with a name and an age.", format="json",
+                                        options={"temperature": 0, "num_predict": 60, "num_ctx": 512}),
+        "short": lambda: client.generate(model=MODEL, prompt="Tell a story.", options={**GREEDY, "num_predict": 5}),
+        "stop": lambda: client.generate(model=MODEL, prompt="Count: 1, 2, 3,", raw=True,
+                                        options={**GREEDY, "num_predict": 40, "stop": [" 6"]}),
+        "seeded": lambda: client.generate(model=MODEL, prompt="Tell a story.",
+                                          options={"temperature": 1.0, "seed": 3, "num_predict": 20, "num_ctx": 512}),
+    }
+    seeded_alone = calls["seeded"]().response
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = {name: pool.submit(call) for name, call in calls.items()}
+        replies = {name: future.result() for name, future in futures.items()}
+    json.loads(replies["json"].response)  # the grammar held, beside free text
+    assert replies["short"].eval_count == 5 and replies["short"].done_reason == "length"
+    assert replies["stop"].done_reason == "stop" and " 6" not in replies["stop"].response
+    assert " 5" in replies["stop"].response  # it counted up to the stop string
+    assert replies["seeded"].response == seeded_alone
+
+
+def test_a_short_request_finishes_while_a_long_one_decodes(server: Any) -> None:
+    """A new request's prompt is read between the tokens of one already answering."""
+    client = ollama.Client(host=server.url)
+    long_done: list[float] = []
+    started = threading.Event()
+
+    def long() -> None:
+        for part in client.generate(model=MODEL, prompt="Write a long essay about the sea.", stream=True,
+                                    options={"temperature": 0, "num_predict": 300, "num_ctx": 1024}):
+            started.set()
+            if part.done:
+                long_done.append(time.perf_counter())
+
+    thread = threading.Thread(target=long)
+    thread.start()
+    assert started.wait(60)
+    reply = client.generate(model=MODEL, prompt="Hi", options={**GREEDY, "num_predict": 4, "num_ctx": 1024})
+    short_done = time.perf_counter()
+    thread.join()
+    assert reply.eval_count == 4
+    assert short_done < long_done[0], "the short request waited for the long answer"
+
+
+def test_a_client_that_leaves_frees_its_slot_at_once(server: Any) -> None:
+    body = {"model": MODEL, "prompt": "Write a long essay about the sea.", "stream": True,
+            "options": {"temperature": 0, "num_predict": 2000, "num_ctx": 4096}}
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        with http.stream("POST", "/api/generate", json=body) as response:
+            for _ in zip(range(3), response.iter_lines()):
+                pass  # three pieces, then hang up
+        runner = _runner(server)
+        deadline = time.monotonic() + 10
+        while any(seq.work is not None for seq in runner._sequences) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(seq.work is None for seq in runner._sequences), "the slot stayed taken"
+        reply = http.post("/api/generate", json={"model": MODEL, "prompt": "Hi", "stream": False,
+                                                  "options": {**GREEDY, "num_predict": 3, "num_ctx": 4096}}).json()
+        assert reply["eval_count"] == 3
