@@ -130,7 +130,11 @@ say("The first piece arrived after **{first:.3f} s**, the last after **{last:.3f
     times=stamps[-1][0] / stamps[0][0]);
 
 # %% [markdown]
-# `batch` sends several prompts; the server queues them against one loaded model.
+# `batch` sends several prompts at once. The server decodes them **together**: one llama.cpp step
+# produces the next token of every answer in progress (continuous batching, as in Ollama and
+# llama.cpp's server). Writing a token means reading all the weights once, and one read then serves
+# every answer, so the server's total output grows with the requests it serves at once (up to
+# `OLLAMA_NUM_PARALLEL`, default 4; lesson 05 measures the curve).
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -21,90 +21,29 @@ of them). A decode thread loops:
 
 Flash attention is on: with it a sequence's numbers do not depend on what else is in the batch,
 so a greedy answer is the same alone or among others (without it they differ in the last bits).
-Generation (:class:`Runner`) and embeddings (:class:`EmbeddingRunner`) load the model apart.
+Embeddings have a runner of their own (:mod:`labkit.ollama.embedder`); the job and outcome
+types are in :mod:`labkit.ollama.jobs`.
 Introduced in notebooks/02_ollama; measured in bench/classroom.py.
 """
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import logging
 import math
-import random
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from labkit.ollama.streaming import find_first, held_back, l2_normalise
+from labkit.ollama import sampling
+from labkit.ollama.jobs import SLICE_TOKENS, Emit, Job, LoadSettings, Outcome, Progress
+from labkit.ollama.streaming import find_first, held_back
+
+__all__ = ["SLICE_TOKENS", "Emit", "Job", "LoadSettings", "LoadedFile", "Outcome", "Progress", "Runner"]
 
 log = logging.getLogger("labkit.ollama")
-
-# A generation keeps its slot for at least this many tokens before it lets a waiting request in.
-SLICE_TOKENS = 16
-
-Emit = Callable[[str, "list[dict[str, Any]] | None"], None]
-
-
-@dataclass(frozen=True)
-class LoadSettings:
-    """What a model is loaded with; a request asking for other values causes a reload."""
-
-    path: str
-    num_ctx: int          # KV cells per sequence: the longest prompt + answer of one request
-    num_batch: int
-    num_thread: int
-    embedding: bool = False
-    slots: int = 1        # sequences decoded together (OLLAMA_NUM_PARALLEL)
-
-
-@dataclass
-class Job:
-    """One generation request, already turned into tokens."""
-
-    prompt_tokens: list[int]
-    options: dict[str, Any]
-    grammar: Any = None
-    stop: list[str] = field(default_factory=list)
-    logprobs: bool = False
-    top_logprobs: int = 0
-    cancel: threading.Event = field(default_factory=threading.Event)
-    # Asked every token after SLICE_TOKENS: "is someone waiting for a slot of this model?" If yes,
-    # the job pauses so that they get a turn (see labkit.ollama.scheduler). None: never pause.
-    others_waiting: Callable[[], bool] | None = None
-    progress: Progress = field(default_factory=lambda: Progress())
-
-
-@dataclass
-class Progress:
-    """How far a generation got, kept in the job so that a paused one goes on where it stopped."""
-
-    generated: list[int] = field(default_factory=list)
-    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
-    held: str = ""                  # text held back because it may be the start of a stop string
-    sampler: Any = None             # this request's own llama.cpp sampler chain (keeps its state)
-    started: float | None = None    # perf_counter when the job was admitted
-    first_at: float | None = None   # ... when its first token came
-    waited: float = 0.0             # seconds spent paused in line (not generation time)
-    paused_at: float = 0.0
-    state: Any = None               # the sequence's KV cells, saved at a pause
-
-
-@dataclass
-class Outcome:
-    """Counts and timings of a finished generation (durations in nanoseconds)."""
-
-    done_reason: str
-    prompt_eval_count: int
-    prompt_eval_duration: int
-    eval_count: int
-    eval_duration: int
-    tokens: list[int]
-
 
 @dataclass
 class _Work:
@@ -127,7 +66,7 @@ class _Sequence:
     work: _Work | None = None
 
 
-class _Loaded:
+class LoadedFile:
     """A GGUF file loaded with llama-cpp-python: tokenizer, facts, special tokens."""
 
     llm: Any
@@ -153,7 +92,7 @@ class _Loaded:
         return self.llm.detokenize([token])
 
 
-class Runner(_Loaded):
+class Runner(LoadedFile):
     """One llama.cpp model in memory, decoding up to ``settings.slots`` requests together.
 
     :meth:`submit` is safe to call from any thread; the decoding happens in the runner's own
@@ -277,7 +216,7 @@ class Runner(_Loaded):
         opts = job.options
         if p.started is None:  # a new job
             p.started = now
-            p.sampler = self._sampler(opts, job.grammar)
+            p.sampler = sampling.sampler_chain(self.llm._model, self._n_vocab, self.n_ctx, opts, job.grammar)
             tokens = job.prompt_tokens
             if len(tokens) >= self.n_ctx:
                 from labkit.ollama.errors import OllamaError
@@ -371,7 +310,7 @@ class Runner(_Loaded):
             self._finish(seq, "stop")
             return
         p.generated.append(token)
-        probs = self._logprobs(row, token, job.top_logprobs) if job.logprobs else None
+        probs = sampling.logprobs(self._ctx.ctx, row, self._n_vocab, token, job.top_logprobs, self.piece) if job.logprobs else None
         text = p.decoder.decode(self.piece(token))
         stops = [s for s in job.stop if s]
         if stops:
@@ -448,48 +387,6 @@ class Runner(_Loaded):
         llama_cpp.llama_memory_seq_rm(self._memory, seq.seq_id, -1, -1)
         seq.cached = []
 
-    def _sampler(self, opts: dict[str, Any], grammar: Any) -> Any:
-        """This request's sampler chain, in llama-cpp-python's order: penalties, grammar, then pick."""
-        from llama_cpp import _internals
-
-        sampler = _internals.LlamaSampler()
-        last_n = self.n_ctx if opts["repeat_last_n"] < 0 else opts["repeat_last_n"]
-        sampler.add_penalties(self._n_vocab, last_n, opts["repeat_penalty"], opts["frequency_penalty"],
-                              opts["presence_penalty"])
-        if grammar is not None:
-            sampler.add_grammar(self.llm._model, grammar)
-        if opts["temperature"] <= 0:
-            sampler.add_greedy()
-        else:
-            sampler.add_top_k(opts["top_k"])
-            sampler.add_typical(opts["typical_p"], 1)
-            sampler.add_top_p(opts["top_p"], 1)
-            sampler.add_min_p(opts["min_p"], 1)
-            sampler.add_temp(opts["temperature"])
-            seed = opts["seed"]
-            sampler.add_dist(seed if seed >= 0 else random.randint(0, 2**31 - 1))
-        return sampler
-
-    def _logprobs(self, row: int, token: int, top: int) -> list[dict[str, Any]]:
-        """Log-probability of the chosen token (and the ``top`` best) from this row's logits."""
-        import llama_cpp
-        import numpy as np
-
-        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx.ctx, row), shape=(self._n_vocab,))
-        shifted = logits - logits.max()
-        logp = shifted - np.log(np.exp(shifted).sum())
-
-        def entry(tok: int) -> dict[str, Any]:
-            raw = self.piece(tok)
-            return {"token": raw.decode("utf-8", errors="replace"), "logprob": float(logp[tok]),
-                    "bytes": list(raw)}
-
-        item = entry(token)
-        if top > 0:
-            best = np.argpartition(-logp, top)[:top]
-            item["top_logprobs"] = [entry(int(t)) for t in sorted(best, key=lambda t: -logp[t])]
-        return [item]
-
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
     n = 0
@@ -498,56 +395,3 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
             break
         n += 1
     return n
-
-
-class EmbeddingRunner(_Loaded):
-    """A model loaded for ``/api/embed``: one text at a time, the whole text in one batch."""
-
-    def __init__(self, settings: LoadSettings) -> None:
-        import llama_cpp
-
-        from labkit.engines.llamacpp import load
-
-        self.settings = settings
-        started = time.perf_counter()
-        kwargs: dict[str, Any] = {}
-        if not _has_pooling(settings.path):
-            # A chat model has no pooling of its own: average the token vectors.
-            kwargs["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_MEAN
-        self.llm = load(settings.path, n_ctx=settings.num_ctx, n_batch=settings.num_batch, n_ubatch=settings.num_batch,
-                        n_threads=settings.num_thread, n_threads_batch=settings.num_thread, n_gpu_layers=0,
-                        embedding=True, **kwargs)
-        self.load_seconds = time.perf_counter() - started
-        self.n_ctx = self.llm.n_ctx()
-        self._facts()
-
-    def embed(self, texts: list[str], normalize: bool, truncate: bool) -> tuple[list[list[float]], int]:
-        """One vector per text (mean of token vectors for chat models) and the token count.
-
-        Texts longer than the context are cut to fit (Ollama's ``truncate: true``);
-        with ``truncate: false`` they are refused, as Ollama does.
-        """
-        limit = self.llm.n_batch  # an embedding runner is loaded with n_batch == n_ctx
-        counts = [len(self.llm.tokenize(t.encode("utf-8"))) for t in texts]
-        if not truncate and any(c > limit for c in counts):
-            from labkit.ollama.errors import OllamaError
-
-            raise OllamaError(400, "the input length exceeds the context length")
-        vectors = [self.llm.embed(t, normalize=False, truncate=True) for t in texts]
-        out = [l2_normalise(v) if normalize else [float(x) for x in v] for v in vectors]
-        return out, sum(min(c, limit) for c in counts)
-
-    def close(self) -> None:
-        self.llm.close()
-
-
-def start(settings: LoadSettings) -> Runner | EmbeddingRunner:
-    """Load a model for generation or for embeddings, as ``settings`` say."""
-    return EmbeddingRunner(settings) if settings.embedding else Runner(settings)
-
-
-def _has_pooling(path: str) -> bool:
-    """True if the GGUF declares a pooling type (a real embedding model)."""
-    from labkit.ollama.metadata import gguf_metadata
-
-    return any(key.endswith(".pooling_type") for key in gguf_metadata(Path(path)))

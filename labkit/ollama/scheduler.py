@@ -55,13 +55,16 @@ from typing import Any
 
 from labkit.ollama import options as opts_mod
 from labkit.ollama.errors import OllamaError
-from labkit.ollama import runner as runners_mod
-from labkit.ollama.runner import EmbeddingRunner, LoadSettings, Runner
+from labkit.ollama.embedder import EmbeddingRunner
+from labkit.ollama.runner import LoadSettings, Runner
 from labkit.ollama.store import Model
 
 log = logging.getLogger("labkit.ollama")
 
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
+
+
+AnyRunner = Runner | EmbeddingRunner
 
 
 @dataclass
@@ -70,7 +73,7 @@ class Loaded:
 
     model: Model
     settings: LoadSettings
-    runners: list[AnyAnyRunner] = field(default_factory=list)  # one; empty once unloaded
+    runners: list[AnyRunner] = field(default_factory=list)  # one; empty once unloaded
     line: Line = field(default_factory=lambda: Line())
     active: int = 0
     expires_at: float | None = None     # wall-clock seconds; None = forever
@@ -81,9 +84,6 @@ class Loaded:
     @property
     def idle(self) -> bool:
         return self.active == 0
-
-
-AnyRunner = Runner | EmbeddingRunner
 
 
 class Line:
@@ -308,7 +308,7 @@ class Scheduler:
             log.info("loading %s (num_ctx=%d%s)", model.name.short, settings.num_ctx,
                      ", embedding" if settings.embedding else "")
             try:
-                runner = await asyncio.to_thread(runners_mod.start, settings)
+                runner = await asyncio.to_thread(EmbeddingRunner if settings.embedding else Runner, settings)
             except Exception as exc:
                 log.exception("loading %s failed", model.name.short)
                 raise OllamaError(500, f"llama runner process has terminated: {exc}") from None

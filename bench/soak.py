@@ -1,0 +1,198 @@
+"""A room-sized soak of the classroom server: many learners, a realistic mix, for minutes.
+
+Starts ``labkit serve`` in its own process and lets ``--learners`` simulated learners (each its
+own ``X-Labkit-Client``) send requests one after another for ``--seconds``, each picking from a
+mix: short questions, long streamed answers, JSON mode, embeddings, and a client that hangs up
+mid-stream. Checks, and prints:
+
+* nothing lost: every accepted request ends with ``done`` and the right token count (exactly
+  ``num_predict`` when it stopped for length, fewer only when the model ended it), JSON mode
+  answers parse, embeddings come back; a 503 is allowed only beyond ``OLLAMA_MAX_QUEUE``;
+* the server's memory (RSS) after warm-up and at the end, its threads and open files: flat.
+
+    python bench/soak.py [--learners 20] [--seconds 120]
+
+``tests/test_soak.py`` runs a short form of it in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+MODEL = "smollm2:135m"
+NUM_CTX = 1024
+
+
+@dataclass
+class Report:
+    """What a soak saw."""
+
+    counts: Counter = field(default_factory=Counter)   # kind -> requests completed correctly
+    problems: list[str] = field(default_factory=list)  # anything lost or wrong
+    busy: int = 0                                      # 503 answers (only allowed beyond the queue limit)
+    samples: list[tuple[float, float, int, int]] = field(default_factory=list)  # (t, rss MB, threads, fds)
+
+    def resources(self, warm_up: float) -> dict[str, float]:
+        """RSS, threads and open files at the end of warm-up and at the end (after the load)."""
+        after = [s for s in self.samples if s[0] >= warm_up] or self.samples
+        first, last = after[0], self.samples[-1]
+        return {"rss_warm_mb": first[1], "rss_end_mb": last[1], "rss_max_mb": max(s[1] for s in after),
+                "threads_warm": first[2], "threads_end": last[2], "fds_warm": first[3], "fds_end": last[3]}
+
+
+async def _stream(client, path: str, body: dict, name: str) -> tuple[dict, int]:
+    """POST a streaming request; (final chunk, pieces received)."""
+    pieces, final = 0, {}
+    async with client.stream("POST", path, json=body, headers={"X-Labkit-Client": name}, timeout=600) as response:
+        if response.status_code != 200:
+            await response.aread()
+            raise _Refused(response.status_code, response.text)
+        async for line in response.aiter_lines():
+            if line:
+                chunk = json.loads(line)
+                if "error" in chunk:
+                    raise _Refused(500, chunk["error"])
+                pieces += 1
+                final = chunk
+    return final, pieces
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(f"{status}: {text[:200]}")
+        self.status = status
+
+
+def _check_length(kind: str, final: dict, wanted: int, report: Report) -> None:
+    count, reason = final.get("eval_count", -1), final.get("done_reason")
+    if not final.get("done"):
+        report.problems.append(f"{kind}: no final chunk")
+    elif reason == "length" and count != wanted:
+        report.problems.append(f"{kind}: stopped for length after {count} tokens, asked for {wanted}")
+    elif reason == "stop" and not 0 <= count <= wanted:
+        report.problems.append(f"{kind}: {count} tokens, asked for at most {wanted}")
+    else:
+        report.counts[kind] += 1
+
+
+async def learner(client, index: int, deadline: float, report: Report) -> None:
+    """One learner: requests of the mix one after another until ``deadline``."""
+    pick = random.Random(index)
+    name = f"learner-{index}"
+    options = {"temperature": 0, "num_ctx": NUM_CTX}
+    while time.monotonic() < deadline:
+        kind = pick.choice(["short", "short", "long", "json", "embed", "hang up"])
+        try:
+            if kind == "short":
+                body = {"model": MODEL, "messages": [{"role": "user", "content": f"What is {index} + {pick.randint(1, 9)}?"}],
+                        "options": {**options, "num_predict": 16}}
+                final, _ = await _stream(client, "/api/chat", body, name)
+                _check_length(kind, final, 16, report)
+            elif kind == "long":
+                body = {"model": MODEL, "prompt": "Write a long essay about the history of computing.",
+                        "options": {**options, "num_predict": 128}}
+                final, _ = await _stream(client, "/api/generate", body, name)
+                _check_length(kind, final, 128, report)
+            elif kind == "json":
+                body = {"model": MODEL, "format": "json", "stream": False, "options": {**options, "num_predict": 200},
+                        "messages": [{"role": "user", "content": "A JSON object with a city and its country."}]}
+                response = await client.post("/api/chat", json=body, headers={"X-Labkit-Client": name}, timeout=600)
+                if response.status_code != 200:
+                    raise _Refused(response.status_code, response.text)
+                reply = response.json()
+                if reply.get("done_reason") == "stop":
+                    json.loads(reply["message"]["content"])  # a JSON mode answer that ended must parse
+                _check_length(kind, reply, 200, report)
+            elif kind == "embed":
+                body = {"model": MODEL, "input": [f"learner {index}", "a second text"]}
+                response = await client.post("/api/embed", json=body, headers={"X-Labkit-Client": name}, timeout=600)
+                if response.status_code != 200:
+                    raise _Refused(response.status_code, response.text)
+                vectors = response.json()["embeddings"]
+                if len(vectors) == 2 and len(vectors[0]) == 576:
+                    report.counts[kind] += 1
+                else:
+                    report.problems.append(f"embed: {len(vectors)} vectors")
+            else:  # a client that hangs up after a few pieces
+                body = {"model": MODEL, "prompt": "Tell a very long story.", "options": {**options, "num_predict": 400}}
+                async with client.stream("POST", "/api/generate", json=body, headers={"X-Labkit-Client": name},
+                                         timeout=600) as response:
+                    async for _ in response.aiter_lines():
+                        break
+                report.counts[kind] += 1
+        except _Refused as refused:
+            if refused.status == 503:
+                report.busy += 1
+            else:
+                report.problems.append(f"{kind}: {refused}")
+        except Exception as exc:  # a broken connection, bad JSON: lost
+            report.problems.append(f"{kind}: {type(exc).__name__}: {exc}")
+
+
+async def _watch(pid: int, started: float, deadline: float, report: Report) -> None:
+    import psutil
+
+    process = psutil.Process(pid)
+    while time.monotonic() < deadline:
+        report.samples.append((time.monotonic() - started, process.memory_info().rss / 2**20,
+                               process.num_threads(), process.num_fds()))
+        await asyncio.sleep(1.0)
+
+
+async def soak(url: str, pid: int, learners: int, seconds: float) -> Report:
+    """Run the mix against the server at ``url`` (process ``pid``) and report."""
+    import httpx
+
+    report = Report()
+    started = time.monotonic()
+    deadline = started + seconds
+    async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=learners * 2)) as client:
+        watcher = asyncio.create_task(_watch(pid, started, deadline + 3, report))
+        await asyncio.gather(*(learner(client, i, deadline, report) for i in range(learners)))
+        await watcher  # goes on a few seconds after the load: the server idle again
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--learners", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=120)
+    args = parser.parse_args()
+
+    from labkit.ollama.server import start_process
+    from labkit.system.hardware import cpu_model
+
+    server = start_process()
+    try:
+        report = asyncio.run(soak(server.url, server.process.pid, args.learners, args.seconds))
+    finally:
+        server.stop()
+    warm_up = args.seconds / 4
+    res = report.resources(warm_up)
+    print(f"{cpu_model()}; {args.learners} learners for {args.seconds:.0f} s against labkit serve "
+          f"(OLLAMA_NUM_PARALLEL default)\n")
+    print("completed correctly: " + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+          + f"; total {sum(report.counts.values())}")
+    print(f"lost or wrong: {len(report.problems)}; 503 busy: {report.busy}")
+    for problem in report.problems[:20]:
+        print("  ", problem)
+    print(f"server RSS after {warm_up:.0f} s warm-up {res['rss_warm_mb']:.0f} MB, max after {res['rss_max_mb']:.0f} MB, "
+          f"end {res['rss_end_mb']:.0f} MB; threads {res['threads_warm']} -> {res['threads_end']}; "
+          f"open files {res['fds_warm']} -> {res['fds_end']}")
+    ok = not report.problems and report.busy == 0
+    print("soak:", "PASSED" if ok else "FAILED")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

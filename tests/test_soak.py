@@ -1,0 +1,29 @@
+"""A short soak of the classroom server (bench/soak.py runs the full one): several learners with a
+realistic mix for a quarter of a minute, nothing lost, no threads or open files left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import soak  # noqa: E402  (bench/soak.py)
+
+
+def test_a_short_soak_loses_nothing_and_leaves_nothing_behind() -> None:
+    from labkit.ollama.server import start_process
+
+    server = start_process()
+    try:
+        report = asyncio.run(soak.soak(server.url, server.process.pid, learners=6, seconds=15))
+    finally:
+        server.stop()
+    assert not report.problems, report.problems
+    assert report.busy == 0
+    assert {"short", "long", "json", "embed", "hang up"} <= set(report.counts), report.counts
+    res = report.resources(warm_up=5)
+    assert res["threads_end"] <= res["threads_warm"] + 2, res
+    assert res["fds_end"] <= res["fds_warm"] + 2, res
