@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labkit.ollama import classroom, generation, options, templates, toolcalls, wire
+from labkit.ollama import classroom, generation, options, templates, toolcalls, toolgrammar, wire
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.generation import Event, Facts
 from labkit.ollama.runner import Runner
@@ -192,8 +192,16 @@ async def chat(request: Request) -> Response:
     def build(runner: Runner, opts: dict[str, Any]) -> list[int]:
         return generation.chat_tokens(runner, info.template, all_messages, tools, opts)
 
+    constraint = None
+    if tools:
+        try:  # a call the model starts can only be well-formed (labkit.ollama.toolgrammar)
+            constraint = toolgrammar.for_tools(tools, forced=False)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OllamaError(400, f"invalid tools: {exc}") from None
+        except Exception as exc:  # llama.cpp refuses a schema it cannot turn into a grammar
+            raise OllamaError(400, f"invalid tool parameters schema: {exc}") from None
     req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,
-                                       client=classroom.client_of(request))
+                                       client=classroom.client_of(request), constraint=constraint)
     running = await generation.start(request.app.state.scheduler, req)
     events = running.events if not tools else toolcalls.split_events(running.events)
 

@@ -134,6 +134,7 @@ class GenerationRequest:
     logprobs: bool = False
     top_logprobs: int = 0
     client: str = ""  # who asks, for fair turns (labkit.ollama.classroom.client_of)
+    constraint: Any = None  # a tool-call grammar (labkit.ollama.toolgrammar); used when no format is given
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -177,7 +178,7 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
     request in (see :mod:`labkit.ollama.scheduler`), it waits for its next turn here, on
     the event loop, without holding a thread.
     """
-    grammar = await asyncio.to_thread(grammar_for, req.format) if req.format not in (None, "") else None
+    grammar = await asyncio.to_thread(grammar_for, req.format) if req.format not in (None, "") else req.constraint
     settings = load_settings(req.info, req.opts, slots=scheduler.num_parallel)
     lease = await scheduler.acquire(req.model, settings, req.keep_alive, req.client)
     loop = asyncio.get_running_loop()

@@ -135,7 +135,8 @@ def _json_args(arguments: Any) -> Any:
     return arguments
 
 
-async def _start(request: Request, data: dict[str, Any], build_factory: Any) -> tuple[generation.Running, str]:
+async def _start(request: Request, data: dict[str, Any], build_factory: Any,
+                 constraint: Any = None) -> tuple[generation.Running, str]:
     name = data.get("model")
     if not isinstance(name, str) or not name:
         raise OllamaError(400, "model is required")
@@ -145,7 +146,7 @@ async def _start(request: Request, data: dict[str, Any], build_factory: Any) -> 
     opts = options.merge(_options(data), model.parameters)
     keep_alive = options.default_keep_alive()
     req = generation.GenerationRequest(model, info, opts, keep_alive, build_factory(model, info), _format(data),
-                                       client=classroom.client_of(request))
+                                       client=classroom.client_of(request), constraint=constraint)
     return await generation.start(request.app.state.scheduler, req), name
 
 
@@ -168,10 +169,37 @@ def _sse(objects: AsyncIterator[dict[str, Any]]) -> StreamingResponse:
 
 # ---- /v1/chat/completions -------------------------------------------------------------------
 
+def _tool_choice(tools: list[dict[str, Any]], choice: Any) -> tuple[list[dict[str, Any]], Any]:
+    """OpenAI's ``tool_choice`` as a grammar: "none" drops the tools, "auto" (default) lets a started
+    call be only well-formed, "required" or a named function makes the answer a call."""
+    from labkit.ollama import toolgrammar
+
+    if choice in (None, "auto"):
+        forced, only = False, None
+    elif choice == "none":
+        return [], None
+    elif choice == "required":
+        forced, only = True, None
+    elif isinstance(choice, dict) and isinstance((choice.get("function") or {}).get("name"), str):
+        forced, only = True, choice["function"]["name"]
+    else:
+        raise OllamaError(400, f"invalid tool_choice: {json.dumps(choice)}; use \"none\", \"auto\", \"required\" "
+                               "or {\"type\": \"function\", \"function\": {\"name\": ...}}")
+    try:
+        return tools, toolgrammar.for_tools(tools, forced, only)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise OllamaError(400, f"invalid tools: {exc}") from None
+    except Exception as exc:  # llama.cpp refuses a schema it cannot turn into a grammar
+        raise OllamaError(400, f"invalid tool parameters schema: {exc}") from None
+
+
 async def _chat_completions(request: Request) -> Response:
     data = await _body(request)
     messages = _messages(data)
     tools = data.get("tools") or []
+    constraint = None
+    if tools:
+        tools, constraint = _tool_choice(tools, data.get("tool_choice"))
     streaming = bool(data.get("stream", False))
     include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
 
@@ -187,7 +215,7 @@ async def _chat_completions(request: Request) -> Response:
 
         return build
 
-    running, name = await _start(request, data, factory)
+    running, name = await _start(request, data, factory, constraint)
     events = toolcalls.split_events(running.events) if tools else running.events
     ident, created = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time())
     base = {"id": ident, "created": created, "model": name, "system_fingerprint": "fp_ollama"}

@@ -14,15 +14,21 @@ from typing import Any
 
 
 def sampler_chain(model: Any, n_vocab: int, n_ctx: int, opts: dict[str, Any], grammar: Any) -> Any:
-    """A ``llama_cpp._internals.LlamaSampler`` for one request's options (Ollama's names)."""
+    """A ``llama_cpp._internals.LlamaSampler`` for one request's options (Ollama's names).
+
+    ``grammar``: None, a ``LlamaGrammar`` (``format``), or a
+    :class:`labkit.ollama.toolgrammar.Constraint` (tool calls, possibly lazy).
+    """
     from llama_cpp import _internals
 
     sampler = _internals.LlamaSampler()
     last_n = n_ctx if opts["repeat_last_n"] < 0 else opts["repeat_last_n"]
     sampler.add_penalties(n_vocab, last_n, opts["repeat_penalty"], opts["frequency_penalty"],
                           opts["presence_penalty"])
-    if grammar is not None:
-        sampler.add_grammar(model, grammar)
+    if getattr(grammar, "triggers", ()):  # a tool-call grammar that waits for "<tool_call>"
+        sampler.add_grammar_lazy_patterns(model, grammar.grammar, list(grammar.triggers), [])
+    elif grammar is not None:
+        sampler.add_grammar(model, getattr(grammar, "grammar", grammar))
     if opts["temperature"] <= 0:
         sampler.add_greedy()
     else:
