@@ -89,6 +89,9 @@ CASES = {
     "05.1": (_break_even, _monthly_break_even, "days in a month"),
     "05.2": (_machines, _floored_machines, "round up"),
     "05.3": ("c", "a", "two different models"),
+    "06.1": (None, lambda llm: "a chain", "return the chain"),
+    "06.2": (None, lambda llm, prompts: len(prompts), "between 0 and 1"),
+    "06.3": ("b", "a", "who should decide"),
 }
 
 

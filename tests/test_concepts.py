@@ -52,6 +52,14 @@ CONCEPTS = {
         "maintenance": ("Maintenance", None), "scaling": ("Scaling", "tradeoffs.scaling("),
         "decision matrix": ("decision matrix", "DecisionMatrix("), "OpenAI-compatible": ("OpenAI", "ChatOpenAI("),
     },
+    "06_build_with_langchain": {
+        "LCEL chain": ("LCEL", "prompt | llm | StrOutputParser()"), "engine swap": ("swap", "engines.chat_model("),
+        "structured output": ("with_structured_output", ".with_structured_output(Person)"),
+        "grammar": ("grammar", None), "fallback": ("fallback", ".with_fallbacks("),
+        "tool calling": ("bind_tools", ".bind_tools([get_weather]"), "tool message": ("ToolMessage", "ToolMessage("),
+        "tool_choice": ("tool_choice", 'tool_choice="any"'), "async": ("ainvoke", ".ainvoke("),
+        "streaming async": ("astream", ".astream("), "batching": ("abatch", "asyncio.gather("),
+    },
 }
 
 

@@ -8,12 +8,15 @@
 * :mod:`~labkit.engines.tokens`: what a model reads (tokens, chat templates) and predicts (logits);
 * :mod:`~labkit.engines.ollama_host`: where the Ollama server is (``OLLAMA_HOST``).
 
-Introduced in notebooks/02_ollama, 03_llamacpp and 04_huggingface.
+Introduced in notebooks/02_ollama, 03_llamacpp and 04_huggingface; ``chat_model`` (the same
+chat model on any engine) in 06_build_with_langchain.
 """
 
 from labkit import lazy_submodules
 from labkit.engines.builders import (
     DEFAULT_MODEL,
+    ENGINES,
+    chat_model,
     gpu_layers,
     hf_chat,
     hf_pipeline,
@@ -25,7 +28,7 @@ from labkit.engines.builders import (
     pick_device,
 )
 
-__all__ = ["DEFAULT_MODEL", "gpu_layers", "hf_chat", "hf_pipeline", "llamacpp_chat", "llamacpp_llm",
+__all__ = ["DEFAULT_MODEL", "ENGINES", "chat_model", "gpu_layers", "hf_chat", "hf_pipeline", "llamacpp_chat", "llamacpp_llm",
            "ollama_base_url", "ollama_chat", "ollama_llm", "pick_device"]
 
 __getattr__ = lazy_submodules(__name__, {"builders", "llamacpp", "ollama_host", "tokens"})

@@ -26,6 +26,25 @@ from labkit import models
 from labkit.system.hardware import default_threads
 
 DEFAULT_MODEL = "smollm2:135m"
+ENGINES = ("ollama", "llama.cpp", "transformers")
+
+
+def chat_model(engine: str, model: str = DEFAULT_MODEL, *, max_tokens: int = 128, context: int = 2048,
+               **kwargs: Any):
+    """The same chat model on any of the three engines, configured alike: one line to swap.
+
+    Greedy, ``context`` tokens of context (``num_ctx`` for Ollama, ``n_ctx`` for llama.cpp;
+    transformers has no such setting: the model's own limit applies), at most ``max_tokens`` new
+    tokens, the model's own chat template and end-of-turn token. ``kwargs`` go to the builder.
+    Introduced in notebooks/06_build_with_langchain.
+    """
+    if engine == "ollama":
+        return ollama_chat(model, num_ctx=context, num_predict=max_tokens, **kwargs)
+    if engine == "llama.cpp":
+        return llamacpp_chat(model, n_ctx=context, max_tokens=max_tokens, **kwargs)
+    if engine == "transformers":
+        return hf_chat(model, max_new_tokens=max_tokens, announce=False, **kwargs)
+    raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
 
 
 # ---------------------------------------------------------------- Ollama (inference server)
@@ -172,7 +191,7 @@ def pick_device(device: str = "auto", announce: bool = True) -> str:
 
 
 def hf_pipeline(model: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto",
-                max_new_tokens: int = 64, do_sample: bool = False, **pipeline_kwargs: Any):
+                max_new_tokens: int = 64, do_sample: bool = False, announce: bool = True, **pipeline_kwargs: Any):
     """``HuggingFacePipeline.from_model_id`` on the kit's local export of ``model``.
 
     ``return_full_text=False`` so the prompt is not echoed back; greedy by
@@ -184,7 +203,7 @@ def hf_pipeline(model: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str 
     from labkit.system.logs import quiet_transformers
 
     quiet_transformers()
-    chosen = pick_device(device)
+    chosen = pick_device(device, announce=announce)
     kwargs = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "return_full_text": False,
               **pipeline_kwargs}
     with warnings.catch_warnings():

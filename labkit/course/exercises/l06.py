@@ -1,0 +1,101 @@
+"""Self-checks of notebooks/06_build_with_langchain."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from labkit.course.check import Exercise, NotYet, run
+
+QUESTIONS = ["What colour is the sky on a clear day?", "Which animal says meow?"]
+TOOL_PROMPTS = ["What is the weather in Paris?", "What is 2 + 2?", "Is it snowing in Oslo?", "Say hello."]
+
+
+def one_word_chain(function: Any) -> tuple[bool, str]:
+    """06.1: ``one_word_chain(llm)`` returns a chain whose output is one lowercase word, on two engines."""
+    from labkit import engines
+
+    seen = []
+    for engine in ("ollama", "llama.cpp"):
+        chain = run(function, engines.chat_model(engine, max_tokens=24))
+        if not hasattr(chain, "invoke"):
+            raise NotYet(f"return the chain (prompt | llm | parser); you returned {type(chain).__name__}")
+        for question in QUESTIONS:
+            try:
+                out = chain.invoke({"question": question})
+            except Exception as exc:
+                raise NotYet(f"on {engine}, invoking the chain with {{'question': ...}} failed: {exc}. Does your "
+                             "prompt template use the variable {question}?") from None
+            if not isinstance(out, str):
+                raise NotYet(f"on {engine} the chain returned {type(out).__name__}, not a string: end it with a "
+                             "parser (StrOutputParser, then your own step)")
+            if not re.fullmatch(r"[a-z0-9'-]+", out):
+                raise NotYet(f"on {engine}, {question!r} gave {out!r}: not one lowercase word without punctuation. "
+                             "A prompt asks; only a parsing step (a RunnableLambda) guarantees it")
+            seen.append(f"{engine}: {out}")
+    return True, ("the same chain gave one clean word on both engines (" + "; ".join(seen) + "). The prompt asks, "
+                  "the parser enforces: a small model does not always obey the prompt.")
+
+
+def call_rate(function: Any) -> tuple[bool, str]:
+    """06.2: ``call_rate(llm, prompts)`` = share of prompts with a well-formed get_weather call."""
+    from langchain_core.tools import tool
+    from langchain_openai import ChatOpenAI
+
+    from labkit import engines
+    from labkit.engines.builders import ollama_base_url
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Get the current weather in a city."""
+        return "sunny"
+
+    paths = {
+        "model decides": engines.chat_model("ollama", max_tokens=64).bind_tools([get_weather]),
+        "forced": ChatOpenAI(base_url=f"{ollama_base_url()}/v1", api_key="local", model="smollm2:135m",
+                             temperature=0, max_tokens=64).bind_tools([get_weather], tool_choice="any"),
+    }
+    found = []
+    for name, llm in paths.items():
+        got = run(function, llm, list(TOOL_PROMPTS))
+        try:
+            value = float(got)
+        except (TypeError, ValueError):
+            raise NotYet(f"return a number between 0 and 1; you returned {got!r}") from None
+        if not 0 <= value <= 1:
+            raise NotYet(f"a share is between 0 and 1; you returned {value}: divide by the number of prompts")
+        replies = llm.batch(TOOL_PROMPTS)
+        wanted = sum(any(c["name"] == "get_weather" and isinstance(c["args"].get("city"), str)
+                         for c in r.tool_calls) for r in replies) / len(TOOL_PROMPTS)
+        if abs(value - wanted) > 1e-9:
+            hint = ("count calls, not messages: a reply's .tool_calls is a list, and a call counts only if its "
+                    "name is get_weather and its args hold a string city") if value > wanted else (
+                    "a reply with a call usually has empty text: look at .tool_calls, not .content")
+            raise NotYet(f"on the '{name}' path your rate is {value:.2f}, but {wanted:.2f} of the replies hold a "
+                         f"well-formed call; {hint}")
+        found.append(f"{name}: {value:.2f}")
+    return True, "right on both paths (" + ", ".join(found) + "): forced calls are always well-formed, but they " \
+                 "come whether or not the question needed the tool."
+
+
+def tool_design(answer: Any) -> tuple[bool, str]:
+    """06.3: which support-bot design works with a 135M-parameter model."""
+    choice = str(answer).strip().lower()[:1]
+    if choice == "b":
+        return True, ("the model cannot judge when a tool is needed (section 3), so your code decides: force the call "
+                      "when an order number is present, and answer without tools otherwise. The grammar then makes "
+                      "every forced call well-formed.")
+    if choice == "a":
+        return False, ("the grammar makes a call well-formed once the model starts one, but section 3 measured how "
+                       "often this model starts one when it should. Who should decide?")
+    if choice == "c":
+        return False, ("every call would be well-formed, and every message, 'hello' included, would look up an order: "
+                       "section 3's forced path called on questions that needed no tool too.")
+    return False, "answer 'a', 'b' or 'c'"
+
+
+EXERCISES = {
+    "06.1": Exercise("Write one_word_chain(llm): a chain that answers with one lowercase word.", one_word_chain),
+    "06.2": Exercise("Write call_rate(llm, prompts): the share of well-formed get_weather calls.", call_rate),
+    "06.3": Exercise("Which tool design works for a small model?", tool_design),
+}
