@@ -60,6 +60,12 @@ CONCEPTS = {
         "tool_choice": ("tool_choice", 'tool_choice="any"'), "async": ("ainvoke", ".ainvoke("),
         "streaming async": ("astream", ".astream("), "batching": ("abatch", "asyncio.gather("),
     },
+    "07_private_assistant": {
+        "embeddings": ("OllamaEmbeddings", "store.index("), "vector store": ("Qdrant", "store.index("),
+        "retrieval metrics": ("recall@k", "evaluate.retrieval("), "MRR": ("MRR", None),
+        "retrieval chain": ("LCEL", "assistant.build("), "num_ctx for k chunks": ("num_ctx", "context=num_ctx"),
+        "privacy proof": ("loopback", "privacy.start()"), "persistence": ("kernel restart", None),
+    },
 }
 
 
