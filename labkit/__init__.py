@@ -4,7 +4,8 @@ The kit is built in layers; each imports only from the layers below it:
 
     course/     the course's scaffolding: labkit doctor, self-checks, diagrams, widgets,
                 student and instructor editions, the offline install bundle
-    ollama/     the Ollama-compatible server (HTTP API, scheduler, runners)
+    ollama/     the Ollama-compatible server (HTTP API, scheduler, batched runners)
+    rag/        the capstone: private notes, a vector store on disk, a cited answer, a connection log
     measure/    speed and memory of a generation, measured the same way on every engine
     quant/      quantization: GGUF anatomy, block quantization in numpy, the ladder
     tradeoffs/  local vs cloud: cost, latency, scaling, privacy, capability, decision
@@ -28,7 +29,7 @@ __version__ = "0.1.0"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 """The course's data files (prices, hardware, evaluation tasks, held-out text); see data/README.md."""
 
-_PARTS = {"course", "engines", "measure", "models", "ollama", "quant", "system", "tradeoffs"}
+_PARTS = {"course", "engines", "measure", "models", "ollama", "quant", "rag", "system", "tradeoffs"}
 
 
 def lazy_submodules(package: str, names: set[str]) -> Any:
