@@ -199,3 +199,20 @@ def json_schema_of(fmt: Any) -> dict[str, Any] | str | None:
 
     raw = json.dumps(fmt)
     raise OllamaError(500, f'invalid format: {raw}; expected "json" or a valid JSON Schema object')
+
+
+def default_parallel() -> int:
+    """Slots per model: ``OLLAMA_NUM_PARALLEL``, else 4.
+
+    Each slot costs ``num_ctx`` KV cells (at 4096 cells about 94 MB for SmolLM2 135M, 75 MB for
+    Gemma 3 270M), allocated when the model loads. Four lets a notebook's ``abatch`` and a few
+    learners share a model; a classroom server sets more (docs/instructor.md gives the measured
+    curve), and 1 turns batching off. At most llama.cpp's limit of sequences per context (256).
+    """
+    wanted = max(1, env_int("OLLAMA_NUM_PARALLEL", 4))
+    if wanted > MAX_SLOTS:
+        log.warning("OLLAMA_NUM_PARALLEL=%d is more than llama.cpp decodes together; using %d", wanted, MAX_SLOTS)
+    return min(wanted, MAX_SLOTS)
+
+
+MAX_SLOTS = 256  # llama.cpp's LLAMA_MAX_SEQ (llama_max_parallel_sequences())

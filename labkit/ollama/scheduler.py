@@ -5,7 +5,7 @@ This is the kit's version of Ollama's scheduler (``server/sched.go``):
 * a request asks for a model with some load settings; if it is not in memory
   it is loaded in a worker thread (the event loop keeps serving);
 * each loaded model serves up to ``OLLAMA_NUM_PARALLEL`` requests at once (its *slots*;
-  default 4, see :func:`default_parallel`), decoded together in one batch per token
+  default 4, see :func:`labkit.ollama.options.default_parallel`), decoded together in one batch per token
   (:mod:`labkit.ollama.runner`); other requests wait in line;
 * more than ``OLLAMA_MAX_QUEUE`` requests waiting in line: HTTP 503;
 * at most ``OLLAMA_MAX_LOADED_MODELS`` models stay loaded (default 3); the least
@@ -146,7 +146,7 @@ class Scheduler:
     """Loads, shares and unloads models for the server."""
 
     def __init__(self) -> None:
-        self.num_parallel = default_parallel()
+        self.num_parallel = opts_mod.default_parallel()
         max_loaded = opts_mod.env_int("OLLAMA_MAX_LOADED_MODELS", 0)
         self.max_loaded = max_loaded if max_loaded > 0 else 3
         self.max_queue = max(1, opts_mod.env_int("OLLAMA_MAX_QUEUE", 512))
@@ -370,23 +370,6 @@ class Scheduler:
         for row in rows:
             row["expires_at"] = row.pop("expires").astimezone().isoformat()
         return rows
-
-
-def default_parallel() -> int:
-    """Slots per model: ``OLLAMA_NUM_PARALLEL``, else 4.
-
-    Each slot costs ``num_ctx`` KV cells (at 4096 cells about 94 MB for SmolLM2 135M, 75 MB for
-    Gemma 3 270M), allocated when the model loads. Four lets a notebook's ``abatch`` and a few
-    learners share a model; a classroom server sets more (docs/instructor.md gives the measured
-    curve), and 1 turns batching off. At most llama.cpp's limit of sequences per context (256).
-    """
-    wanted = max(1, opts_mod.env_int("OLLAMA_NUM_PARALLEL", 4))
-    if wanted > MAX_SLOTS:
-        log.warning("OLLAMA_NUM_PARALLEL=%d is more than llama.cpp decodes together; using %d", wanted, MAX_SLOTS)
-    return min(wanted, MAX_SLOTS)
-
-
-MAX_SLOTS = 256  # llama.cpp's LLAMA_MAX_SEQ (llama_max_parallel_sequences())
 
 
 def _estimate_size(model: Model, runner: AnyRunner, slots: int = 1) -> int:

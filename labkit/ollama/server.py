@@ -23,6 +23,7 @@ from labkit.engines.ollama_host import DEFAULT_HOST, base_url, parse_host
 from labkit.ollama import classroom
 from labkit.ollama.options import env_str
 from labkit.system.ports import bypass_proxy_for_loopback, free_port, port_is_free
+from labkit.system.rss import limit_malloc_arenas
 
 log = logging.getLogger("labkit.ollama")
 
@@ -79,6 +80,7 @@ def serve(host: str | None = None, port: int | None = None, allow_remote: bool =
     if os.environ.get("LABKIT_EXIT_WITH_PARENT", "").isdigit():
         exit_with_parent(int(os.environ["LABKIT_EXIT_WITH_PARENT"]))
     _configure_logging(logging.DEBUG if env_str("OLLAMA_DEBUG") not in ("", "0", "false") else logging.INFO)
+    limit_malloc_arenas()  # before any worker thread exists: keeps a long-running server's memory flat
     if not classroom.is_loopback(host):
         log.warning("%s", classroom.remote_warning(host, port, token))
     log.info("labkit Ollama-compatible server (llama.cpp) listening on %s%s", base_url(host, port),

@@ -43,3 +43,24 @@ def peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MIB  # bytes on macOS
+
+
+def limit_malloc_arenas(count: int = 2) -> bool:
+    """Cap glibc's malloc arenas for this process (``M_ARENA_MAX``); False where that is not possible.
+
+    glibc gives threads their own arenas; in a long-running server whose threads allocate and
+    free large buffers (prompts, saved KV cells of paused requests), freed memory scattered over
+    many arenas stays resident and RSS creeps up. Two arenas keep it close to what is in use.
+    ``MALLOC_ARENA_MAX`` set in the environment wins. Called by ``labkit serve``; measured in
+    bench/soak.py.
+    """
+    import ctypes
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-8, count))  # -8 is M_ARENA_MAX in glibc's malloc.h
+    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to cap
+        return False
