@@ -232,3 +232,28 @@ def quantize(source: str | os.PathLike[str], target: str | os.PathLike[str], lev
         Path(target).unlink(missing_ok=True)
         raise RuntimeError(f"llama.cpp could not quantize {Path(source).name} to {level} (code {failed}). "
                            "Run again after labkit.system.logs.show_llama_logs() to read its log.")
+
+
+def batch_context(llm: Any, *, sequences: int, cells_per_sequence: int, n_batch: int, threads: int) -> Any:
+    """A second llama.cpp context on ``llm``'s weights that decodes ``sequences`` sequences together.
+
+    Each sequence gets its own ``cells_per_sequence`` KV cells (not a shared pool), and flash
+    attention is on: with it a sequence's numbers do not depend on what else is in the batch.
+    Used by the server's runner (:mod:`labkit.ollama.runner`) and the batched-decode measurement
+    (:mod:`labkit.measure.batching`).
+    """
+    import llama_cpp
+    from llama_cpp import _internals
+
+    from labkit.system.logs import loading
+
+    params = llama_cpp.llama_context_default_params()
+    params.n_ctx = cells_per_sequence * sequences
+    params.n_seq_max = sequences
+    params.n_batch = params.n_ubatch = max(n_batch, sequences)
+    params.n_threads = params.n_threads_batch = threads
+    params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+    params.kv_unified = False
+    params.no_perf = True
+    with loading():
+        return _internals.LlamaContext(model=llm._model, params=params, verbose=True)

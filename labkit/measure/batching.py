@@ -35,24 +35,17 @@ def batched_decode(model: str = "smollm2:135m", levels: tuple[int, ...] = (1, 2,
     from llama_cpp import _internals
 
     from labkit import models
-    from labkit.engines.llamacpp import load
+    from labkit.engines.llamacpp import batch_context, load
     from labkit.system.hardware import default_threads
-    from labkit.system.logs import loading
 
     threads = threads or default_threads()
     llm = load(models.path(model), n_ctx=64, n_batch=64, n_threads=threads, n_threads_batch=threads)
     prompt = llm.tokenize(PROMPT.encode(), add_bos=True, special=True)
     most = max(levels)
-    params = llama_cpp.llama_context_default_params()
-    params.n_ctx = (len(prompt) + tokens + 16) * most
-    params.n_seq_max = most
-    params.n_batch = params.n_ubatch = max(512, len(prompt) * most)
-    params.n_threads = params.n_threads_batch = threads
-    params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
-    params.kv_unified = False
-    with loading():
-        ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=True)
-    batch = _internals.LlamaBatch(n_tokens=params.n_batch, embd=0, n_seq_max=1, verbose=False)
+    n_batch = max(512, len(prompt) * most)
+    ctx = batch_context(llm, sequences=most, cells_per_sequence=len(prompt) + tokens + 16, n_batch=n_batch,
+                        threads=threads)
+    batch = _internals.LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=False)
     memory = llama_cpp.llama_get_memory(ctx.ctx)
     sampler = _internals.LlamaSampler()
     sampler.add_greedy()

@@ -104,8 +104,7 @@ class Runner(LoadedFile):
         import llama_cpp
         from llama_cpp import _internals
 
-        from labkit.engines.llamacpp import load
-        from labkit.system.logs import loading
+        from labkit.engines.llamacpp import batch_context, load
 
         self.settings = settings
         started = time.perf_counter()
@@ -113,20 +112,12 @@ class Runner(LoadedFile):
         # never used; the real context below holds ``slots`` sequences of ``num_ctx`` cells each.
         self.llm = load(settings.path, n_ctx=64, n_batch=64, n_threads=settings.num_thread,
                         n_threads_batch=settings.num_thread, n_gpu_layers=0)
-        params = llama_cpp.llama_context_default_params()
-        params.n_ctx = settings.num_ctx * settings.slots
-        params.n_seq_max = settings.slots
-        params.n_batch = params.n_ubatch = max(settings.num_batch, settings.slots)
-        params.n_threads = params.n_threads_batch = settings.num_thread
-        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
-        params.kv_unified = False   # each sequence attends to its own cells only
-        params.no_perf = True
-        with loading():
-            self._ctx = _internals.LlamaContext(model=self.llm._model, params=params, verbose=True)
-        self._batch = _internals.LlamaBatch(n_tokens=params.n_batch, embd=0, n_seq_max=1, verbose=False)
+        self._ctx = batch_context(self.llm, sequences=settings.slots, cells_per_sequence=settings.num_ctx,
+                                  n_batch=settings.num_batch, threads=settings.num_thread)
+        self.n_batch = llama_cpp.llama_n_batch(self._ctx.ctx)
+        self._batch = _internals.LlamaBatch(n_tokens=self.n_batch, embd=0, n_seq_max=1, verbose=False)
         self._memory = llama_cpp.llama_get_memory(self._ctx.ctx)
         self.n_ctx = llama_cpp.llama_n_ctx_seq(self._ctx.ctx)
-        self.n_batch = params.n_batch
         self.load_seconds = time.perf_counter() - started
         self._facts()
         self._n_vocab = self.llm.n_vocab()
