@@ -111,3 +111,20 @@ def test_bound_tools_leave_a_plain_question_alone(client: ollama.Client) -> None
     reply = client.chat(model=MODEL, messages=[{"role": "user", "content": "What is 2 + 2?"}], tools=[WEATHER],
                         options={"temperature": 0, "num_predict": 24})
     assert reply.message.content and not reply.message.tool_calls
+
+
+def test_every_format_of_bench_tool_formats_runs(url: str, client: ollama.Client) -> None:
+    """bench/tool_formats.py's formats on one prompt that needs the tool: each returns the calls it
+    made, and the forced one a well-formed call."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import tool_formats
+
+    found = tool_formats.formats(client, url)
+    assert len(found) == 6
+    for name, calls_for in found.items():
+        calls = calls_for("What is the weather in Oslo?")
+        assert isinstance(calls, list), name
+    assert tool_formats.right_call(found['forced (/v1, tool_choice="required")']("What is the weather in Oslo?"))
