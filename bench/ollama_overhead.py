@@ -12,7 +12,12 @@ times, interleaved, and the medians are printed with the ratios to (a).
 Targets: (b)/(a) >= 0.95 and (c)/(a) >= 0.90 in decode tokens/s, and (b)'s
 time to first token no more than 15 ms above (a)'s.
 
-    python bench/ollama_overhead.py [--tokens 128] [--repeats 5] [--threads N] [--server process|thread]
+    python bench/ollama_overhead.py [--tokens 128] [--repeats 5] [--threads N] [--server process|thread] [--json]
+
+``--json`` measures JSON mode instead (a grammar on every path: ``response_format`` json_object
+for (a), ``format="json"`` for (b) and (c)). llama-cpp-python masks the whole vocabulary with the
+grammar at every token; the kit's server checks the grammar after sampling, as llama.cpp's own
+server does (labkit/ollama/sampling.py), so here (b) and (c) may beat (a).
 
 The server runs in its own process by default, as ``labkit serve``, ``ensure_server`` and a
 classroom run it. ``--server thread`` puts it in a thread of this process instead: then (a)'s
@@ -37,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 MODEL = "smollm2:135m"
 PROMPT = "Write a long story about a lighthouse keeper who finds a message in a bottle."
+PROMPT_JSON = "List ten animals as JSON, each with a name, a habitat and a one-sentence description."
 NUM_CTX = 2048
 SEED = 42
 
@@ -84,6 +90,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="llama.cpp threads (default: physical cores)")
+    parser.add_argument("--json", action="store_true", help="JSON mode on every path")
     parser.add_argument("--server", choices=["process", "thread"], default="process",
                         help="the server in its own process (as users run it; default) or in a thread of this one "
                              "(handicaps the direct baseline: see the docstring)")
@@ -97,14 +104,16 @@ def main() -> None:
     from labkit.system.hardware import default_threads
 
     threads = args.threads or default_threads()
-    messages = [{"role": "user", "content": PROMPT}]
+    prompt = PROMPT_JSON if args.json else PROMPT
+    messages = [{"role": "user", "content": prompt}]
     # Flash attention on, as the server runs it: the baseline at its full speed.
     llm = load(models.path(MODEL), n_ctx=NUM_CTX, n_threads=threads, n_threads_batch=threads, flash_attn=True)
 
     def direct() -> Iterator[str]:
         for chunk in llm.create_chat_completion(messages=messages, stream=True, max_tokens=args.tokens,
                                                 temperature=0.0, top_k=40, top_p=0.9, min_p=0.0,
-                                                repeat_penalty=1.0, seed=SEED):
+                                                repeat_penalty=1.0, seed=SEED,
+                                                response_format={"type": "json_object"} if args.json else None):
             yield chunk["choices"][0]["delta"].get("content") or ""
 
     url, stop = start_server(args.server, threads)
@@ -112,13 +121,15 @@ def main() -> None:
     client = ollama.Client(host=url)
 
     def via_client() -> Iterator[str]:
-        for part in client.chat(model=MODEL, messages=messages, options=options, stream=True):
+        for part in client.chat(model=MODEL, messages=messages, options=options, stream=True,
+                                format="json" if args.json else None):
             yield part.message.content or ""
 
-    chat = ChatOllama(model=MODEL, base_url=url, temperature=0, seed=SEED, num_predict=args.tokens, num_ctx=NUM_CTX)
+    chat = ChatOllama(model=MODEL, base_url=url, temperature=0, seed=SEED, num_predict=args.tokens, num_ctx=NUM_CTX,
+                      format="json" if args.json else None)
 
     def via_langchain() -> Iterator[str]:
-        for chunk in chat.stream(PROMPT):
+        for chunk in chat.stream(prompt):
             yield str(chunk.content)
 
     ways = {"(a) llama-cpp-python": direct, "(b) ollama client": via_client, "(c) ChatOllama.stream": via_langchain}
@@ -133,7 +144,7 @@ def main() -> None:
         stop()
 
     print(f"model {MODEL}, {threads} llama.cpp thread(s), up to {args.tokens} tokens, "
-          f"{args.repeats} runs each (medians), server in a {args.server}")
+          f"{args.repeats} runs each (medians), server in a {args.server}{', JSON mode' if args.json else ''}")
     base_rate = statistics.median(r[1] for r in results["(a) llama-cpp-python"])
     base_ttft = statistics.median(r[0] for r in results["(a) llama-cpp-python"])
     print(f"{'path':24} {'tokens':>6} {'decode tok/s':>13} {'ratio':>6} {'TTFT ms':>8} {'+ms':>6}")

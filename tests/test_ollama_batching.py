@@ -119,3 +119,36 @@ def test_a_client_that_leaves_frees_its_slot_at_once(server: Any) -> None:
         reply = http.post("/api/generate", json={"model": MODEL, "prompt": "Hi", "stream": False,
                                                   "options": {**GREEDY, "num_predict": 3, "num_ctx": 4096}}).json()
         assert reply["eval_count"] == 3
+
+
+def test_grammar_checked_after_sampling_gives_what_grammar_first_gives() -> None:
+    """The runner checks a grammar after the chain picks a token (redrawing only when it is refused);
+    greedy, that is the same answer as masking the whole vocabulary with the grammar first."""
+    from llama_cpp import _internals
+    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+    from labkit import models
+    from labkit.engines import llamacpp
+    from labkit.ollama import options, sampling
+
+    llm = llamacpp.load(models.path(MODEL), n_ctx=512, n_threads=1)
+    opts = options.merge({"temperature": 0}, None)
+    grammar = LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+    after = sampling.sampler_chain(llm._model, llm.n_vocab(), 512, opts, grammar)
+    first = _internals.LlamaSampler()
+    first.add_grammar(llm._model, grammar)
+    first.add_greedy()
+
+    def answer(pick: Any) -> list[int]:
+        llm.reset()
+        llm.eval(llm.tokenize(b"Three animals as a JSON list:"))
+        tokens: list[int] = []
+        while len(tokens) < 40 and (not tokens or tokens[-1] != llm.token_eos()):
+            tokens.append(pick())
+            llm.eval(tokens[-1:])
+        return tokens
+
+    expected = answer(lambda: first.sample(llm._ctx, -1))
+    assert answer(lambda: after.sample(llm._ctx, -1)) == expected
+    assert after.redraws > 0, "the grammar never refused a token: the redraw path was not tested"
+    assert llm.detokenize(expected).decode().lstrip().startswith(("{", "["))
