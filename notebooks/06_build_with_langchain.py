@@ -252,6 +252,11 @@ say("Left to decide, the model made {a} well-formed calls in {n} questions that 
                            "long city name, so no complete call came back)"));
 
 # %% [markdown]
+# Is it the prompt? `python bench/tool_formats.py` asks the same questions in six prompt formats
+# (the kit's, SmolLM2's own function-calling prompt, llama.cpp's "tool call or reply" JSON, a yes/no
+# question first, forced) and prints each one's calls, false calls and balanced accuracy (0.50 is a
+# coin). Run it and see whether any format lets this model decide.
+#
 # The loop: force the call, run the function, send its result back, and let the model answer
 # without tools. A system message tells it to answer from the result: without one, this small
 # model tends to copy the call it sees in the conversation instead of answering.
