@@ -6,8 +6,8 @@ kept with the request, so its random state and grammar state survive a pause. Th
 llama-cpp-python's, so a greedy answer matches what ``Llama`` gives with the same settings.
 
 A grammar is checked *after* sampling, as llama.cpp's own server does: checking one token against
-the grammar is cheap, checking all 49,152 of the vocabulary at every step is not (it halved the
-speed of JSON mode here). Only when the token the chain picked breaks the grammar are the logits
+the grammar is cheap, checking every token of the vocabulary (49,152 for SmolLM2) at every step
+is not (on a 2-core machine it halved the speed of JSON mode; ``bench/ollama_overhead.py --json``). Only when the token the chain picked breaks the grammar are the logits
 masked by the grammar and the token drawn again. Greedy picks the same token either way; a random
 draw keeps the same distribution (the redraw is from the grammar's tokens only), but a seed gives
 another sequence of draws than with the grammar in the chain. Introduced in notebooks/02_ollama.
