@@ -25,6 +25,7 @@ perfectly, 0.50 decides no better than a coin (always calling scores 0.50).
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import sys
@@ -36,14 +37,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 MODEL = "smollm2:135m"
-CITIES = ["Paris", "London", "Tokyo", "Berlin", "Madrid", "Rome", "Cairo", "Lima", "Oslo", "Delhi",
-          "Sydney", "Toronto", "Dublin", "Vienna", "Prague", "Seattle", "Bergen", "Manchester", "Mumbai", "Bangkok"]
-NEED = ([f"What is the weather in {c}?" for c in CITIES[:10]]
-        + [f"Use the tool to tell me the weather in {c}." for c in CITIES[10:15]]
-        + [f"Is it raining in {c} right now?" for c in CITIES[15:]])
-NO_NEED = ["What is 2 + 2?", "Write a haiku about the sea.", "Who wrote Hamlet?", "Say hello.",
-           "What colour is the sky?", "Translate 'cat' into French.", "Name three fruits.",
-           "What is the capital of Italy?", "Tell me a joke.", "Spell 'house'."]
+LESSON = Path(__file__).resolve().parents[1] / "notebooks" / "06_build_with_langchain.py"
+
+
+def lesson_prompts() -> tuple[list[str], list[str]]:
+    """``NEED`` and ``NO_NEED`` as lesson 06 defines them: its cell is the one source of the prompts."""
+    tree = ast.parse(LESSON.read_text(encoding="utf-8"))
+    wanted = [node for node in tree.body if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+              and node.targets[0].id in {"CITIES", "NEED", "NO_NEED"}]
+    scope: dict[str, Any] = {}
+    exec(compile(ast.Module(wanted, type_ignores=[]), str(LESSON), "exec"), scope)
+    return scope["NEED"], scope["NO_NEED"]
+
+
 TOOL = {"type": "function", "function": {
     "name": "get_weather", "description": "Get the current weather in a city.",
     "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "the city"}},
@@ -140,17 +146,18 @@ def main() -> None:
     server = start_process()
     os.environ["OLLAMA_HOST"] = server.url
     try:
+        need, no_need = lesson_prompts()
         client = ollama.Client(host=server.url)
         client.chat(model=MODEL, messages=[{"role": "user", "content": "hi"}], options=OPTIONS)  # load
-        print(f"{cpu_model()}, {os.cpu_count()} cores; {MODEL}, greedy; {len(NEED)} prompts that need "
-              f"get_weather, {len(NO_NEED)} that need no tool; labkit serve in its own process\n")
+        print(f"{cpu_model()}, {os.cpu_count()} cores; {MODEL}, greedy; lesson 06's {len(need)} prompts that "
+              f"need get_weather and {len(no_need)} that need no tool; labkit serve in its own process\n")
         print(f"{'format':<38} {'calls (need)':>13} {'false calls':>12} {'balanced acc.':>14} {'s':>6}")
         for name, calls_for in formats(client, server.url).items():
             start = time.perf_counter()
-            hits = sum(right_call(calls_for(p)) for p in NEED)
-            false = sum(bool(calls_for(p)) for p in NO_NEED)
-            balanced = (hits / len(NEED) + 1 - false / len(NO_NEED)) / 2
-            print(f"{name:<38} {f'{hits}/{len(NEED)}':>13} {f'{false}/{len(NO_NEED)}':>12} {balanced:>14.2f} "
+            hits = sum(right_call(calls_for(p)) for p in need)
+            false = sum(bool(calls_for(p)) for p in no_need)
+            balanced = (hits / len(need) + 1 - false / len(no_need)) / 2
+            print(f"{name:<38} {f'{hits}/{len(need)}':>13} {f'{false}/{len(no_need)}':>12} {balanced:>14.2f} "
                   f"{time.perf_counter() - start:>6.1f}", flush=True)
     finally:
         server.stop()

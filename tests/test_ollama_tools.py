@@ -122,9 +122,11 @@ def test_every_format_of_bench_tool_formats_runs(url: str, client: ollama.Client
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
     import tool_formats
 
+    need, no_need = tool_formats.lesson_prompts()  # read from lesson 06
+    assert len(need) >= 20 and len(no_need) >= 10
     found = tool_formats.formats(client, url)
     assert len(found) == 6
     for name, calls_for in found.items():
-        calls = calls_for("What is the weather in Oslo?")
+        calls = calls_for(need[0])
         assert isinstance(calls, list), name
-    assert tool_formats.right_call(found['forced (/v1, tool_choice="required")']("What is the weather in Oslo?"))
+    assert tool_formats.right_call(found['forced (/v1, tool_choice="required")'](need[0]))
