@@ -41,7 +41,7 @@
 
 # %%
 import labkit
-from labkit.course.claims import claim, say
+from labkit.course.claims import claim, more_or_less, say
 
 report = labkit.doctor()
 report
@@ -52,11 +52,22 @@ print("ready for the course:", report.ok)
 
 # %%
 speeds = {c.name.split()[0]: float(c.detail.split()[0]) for c in report.checks if "tokens/s" in c.detail}
+llama, hf, server = speeds["llama.cpp"], speeds["transformers"], speeds["ollama"]
 say("On this machine the doctor's short generations ran at **{llama:.0f} tokens/s** in llama.cpp, "
     "**{hf:.0f}** in transformers and **{server:.0f}** through the server: the same model, three engines, "
-    "{ratio} between the fastest and the slowest. Lessons 01 and 04 explain why.",
-    llama=speeds["llama.cpp"], hf=speeds["transformers"], server=speeds["ollama"],
-    ratio=f"{max(speeds.values()) / min(speeds.values()):.1f}×");
+    "{ratio} between the fastest and the slowest. {hf_why} {server_why} Each figure comes from 16 tokens, so "
+    "differences of about 10 % are noise.",
+    llama=llama, hf=hf, server=server, ratio=f"{max(speeds.values()) / min(speeds.values()):.1f}×",
+    hf_why=("transformers was the slowest: it computes in float32 from a copy of the weights about five times the "
+            "size of the quantized file, and every token reads all of them (lesson 04 measures it)."
+            if hf < min(llama, server) else
+            "transformers computes in float32 from weights about five times the size of the quantized file "
+            "(lesson 04 measures what that costs per token)."),
+    server_why=(f"The server, {more_or_less(server, llama, 'faster', 'slower', 'as fast', 0.10)} than llama.cpp in "
+                "the doctor's process, runs the same llama.cpp in a process of its own with *flash attention* on "
+                "(a fused attention kernel it needs so that answers decoded together match answers decoded alone, "
+                "lesson 02), which also speeds attention up; the in-process line uses llama-cpp-python's default, "
+                "flash attention off. The server's figure is its own decode time, without the HTTP around it."));
 
 # %% [markdown]
 # ## 2. The map of the course
@@ -145,7 +156,6 @@ say("Loaded in **{load:.2f} s**; {n} tokens of answer in **{t:.2f} s**.", load=l
     n=reply["usage"]["completion_tokens"], t=elapsed);
 
 # %%
-# NBVAL_CHECK_OUTPUT
 answer = reply["choices"][0]["message"]["content"].strip()
 print(answer)
 

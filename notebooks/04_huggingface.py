@@ -100,7 +100,6 @@ print(repr(llm.invoke("The capital of France is")))
 # default. Chains then feed the prompt back into the next step. The fix is one pipeline argument:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 llm = HuggingFacePipeline.from_model_id(
     model_id=str(folder),
     task="text-generation",
@@ -160,7 +159,6 @@ tokens.show_tokens("smollm2:135m", chat_text).head(8)
 # used this way at all.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 chat = engines.hf_chat("smollm2:135m", max_new_tokens=12)
 print(chat.invoke("What is the capital of France? Answer in one word.").content)
 

@@ -28,7 +28,7 @@
 # - measure capability on checkable tasks, next to published scores of larger models;
 # - size a deployment from measured speeds, and weigh it all in a decision matrix.
 #
-# **Time:** about 35 minutes.
+# **Time:** about 35 minutes, plus 20 for the exercises.
 
 # %%
 import warnings

@@ -21,7 +21,8 @@
 #
 # **You will learn to**
 # - build an LCEL chain (`prompt | model | parser`) and swap the engine under it in one line, and
-#   know what does *not* carry over (context settings, chat templates, stop tokens, streaming);
+#   know what does *not* carry over (context settings, chat templates, stop tokens) and check
+#   what does (streaming);
 # - get validated objects with `with_structured_output` (a JSON schema turned into a grammar), and
 #   add a fallback for an engine that has no grammar;
 # - give a model tools with `bind_tools`, run a minimal agent loop, and measure how often a small
@@ -258,8 +259,7 @@ say("Left to decide, the model made {a} well-formed calls in {n} questions that 
 # coin). Run it and see whether any format lets this model decide.
 #
 # The loop: force the call, run the function, send its result back, and let the model answer
-# without tools. A system message tells it to answer from the result: without one, this small
-# model tends to copy the call it sees in the conversation instead of answering.
+# without tools. A system message tells it to answer in one sentence from the tool's result.
 
 # %%
 caller = tool_paths['ChatOpenAI /v1, tool_choice="any"']
@@ -378,12 +378,12 @@ def call_rate(llm, prompts: list[str]) -> float:
 check.answer("06.2", call_rate);
 
 # %% [markdown]
-# 3. A support bot built on `smollm2:135m` must look up an order (a tool) only when the user gives an
-#    order number. From section 3, which design works? Answer `"a"`, `"b"` or `"c"`:
-#    - a) `bind_tools` on `ChatOllama` and let the model decide: the grammar makes its calls reliable;
-#    - b) your code detects an order number (a regular expression), forces the call with
-#      `tool_choice` only then, and answers other messages without tools;
-#    - c) force `tool_choice` on every message: every call is then well-formed.
+# 3. The loop in section 3 sends two requests per question: `caller` (tools bound with
+#    `tool_choice="any"`) and then `answerer`, a model with no tools at all. Why not send the tool
+#    result back to `caller` for the answer? Answer `"a"`, `"b"` or `"c"`:
+#    - a) `caller` cannot read a `ToolMessage`: only a model without tools understands tool results;
+#    - b) `caller`'s every answer is held to a call, so it would call again instead of replying in words;
+#    - c) it would work as well; two models only make the loop faster.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 answer_3 = "b"

@@ -146,6 +146,7 @@ say("With one note retrieved the answer held the expected value for {a1} of {n} 
          "model is easily distracted." if three["answer right"] < one["answer right"] else
          "More notes did not hurt here."));
 
+# %% [markdown]
 # ## 4. `num_ctx` must grow with k
 #
 # Every retrieved chunk adds tokens to the prompt. Retrieve 8 notes and keep `num_ctx=512`: the
@@ -162,17 +163,24 @@ for num_ctx in (512, 2048):
     out = chain_k8.batch([q.question for q in few])
     trap[num_ctx] = {"read tokens": statistics.median(r["prompt_tokens"] for r in out),
                      "right": sum(evaluate.answer_correct(r["answer"], q.answer) for q, r in zip(few, out))}
-docs = stores["minilm"].similarity_search(few[0].question, k=8)
-needed = tokens.count("smollm2:135m", tokens.chat_template_text("smollm2:135m", [
-    {"role": "system", "content": assistant.SYSTEM.format(context=assistant.context(docs))},
-    {"role": "user", "content": few[0].question}]))
+
+
+def prompt_tokens(question: str) -> int:
+    """The tokens of the whole k=8 prompt for ``question``, counted here with the model's tokenizer."""
+    docs = stores["minilm"].similarity_search(question, k=8)
+    return tokens.count("smollm2:135m", tokens.chat_template_text("smollm2:135m", [
+        {"role": "system", "content": assistant.SYSTEM.format(context=assistant.context(docs))},
+        {"role": "user", "content": question}]))
+
+
+needed = statistics.median(prompt_tokens(q.question) for q in few)  # the same statistic as the server's counts
 pd.DataFrame(trap).T.rename_axis("num_ctx")
 
 # %%
 claim("At num_ctx=512 the server read fewer prompt tokens than the prompt has.",
-      trap[512]["read tokens"] < needed, f"prompt {needed} tokens; read {trap[512]['read tokens']:.0f} at 512, "
+      trap[512]["read tokens"] < needed, f"prompt {needed:.0f} tokens (median); read {trap[512]['read tokens']:.0f} at 512, "
       f"{trap[2048]['read tokens']:.0f} at 2048")
-say("A prompt with 8 retrieved notes has about {needed} tokens; with `num_ctx=512` the server read {cut:.0f} of "
+say("A prompt with 8 retrieved notes has about {needed:.0f} tokens (the median of the {n} questions); with `num_ctx=512` the server read {cut:.0f} of "
     "them and answered {r512} of {n} right, with 2048 it read {full:.0f} and answered {r2048}. Size `num_ctx` "
     "from the prompt: count its tokens for your k and chunk size, add the answer's `num_predict`, round up. {note}",
     needed=needed, cut=trap[512]["read tokens"], full=trap[2048]["read tokens"], r512=trap[512]["right"],
@@ -263,12 +271,12 @@ def add_and_ask(vector_store, note_id: str, text: str, question: str) -> dict:
 check.answer("07.2", add_and_ask);
 
 # %% [markdown]
-# 3. Section 5 found only loopback connections. Which statement does that support? Answer `"a"`,
-#    `"b"` or `"c"`:
-#    - a) no software on this machine sent the notes anywhere while the assistant ran;
-#    - b) the notebook's process and the kit's server connected only to this machine while the
-#      cells ran; the model files' origin and other programs on the machine are separate questions;
-#    - c) the model was trained without private data.
+# 3. Which of these would section 5's record **miss**, so that the lesson's claim would still pass?
+#    Answer `"a"`, `"b"` or `"c"`:
+#    - a) a LangChain callback, added to this notebook, that posts each answer to a web service;
+#    - b) a backup tool on this laptop that copies the model store folder (where the Qdrant index
+#      keeps the notes' text) to a cloud drive every hour;
+#    - c) the embedding step downloading a newer model from a hub the first time it runs.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 answer_3 = "b"

@@ -76,7 +76,7 @@ CASES = {
     "00.3": ("llama3.2:3b", "Llama 3.2 (3B)", "lower case"),
     "01.1": (_kv, lambda *args, **kw: _kv(*args, **kw) / 2, "keys AND values"),
     "01.2": (_largest, lambda model, gb: _largest(model, gb) + 1024, "one step too far"),
-    "01.3": ("bandwidth", "compute", "prefill"),
+    "01.3": ("b", "a", "below its ceiling"),
     "02.1": (None, _chat_without_num_ctx, "set num_ctx yourself"),
     "02.2": (None, lambda sentence: "Alice, 34", "not JSON"),
     "02.3": ("b", "a", "which side keeps the timer"),
@@ -91,10 +91,10 @@ CASES = {
     "05.3": ("c", "a", "two different models"),
     "06.1": (None, lambda llm: "a chain", "return the chain"),
     "06.2": (None, lambda llm, prompts: len(prompts), "between 0 and 1"),
-    "06.3": ("b", "a", "who should decide"),
+    "06.3": ("b", "a", "what does tool_choice"),
     "07.1": (None, lambda sizes: 999, "return one of the sizes"),
     "07.2": (None, lambda store, note_id, text, question: {"answer": "?"}, "no more chunks than before"),
-    "07.3": ("b", "a", "what exactly was recorded"),
+    "07.3": ("b", "a", "outside both recorded processes"),
 }
 
 

@@ -123,8 +123,10 @@ def probe_generation(model: str = "smollm2:135m", tokens: int = 16) -> float:
     import time
 
     from labkit import models
+    from labkit.system.hardware import default_threads
 
-    llm = load(models.path(model), n_ctx=256, n_batch=64, seed=0)
+    # The kit's thread count, as every engine uses it (llama-cpp-python alone would take half the CPUs).
+    llm = load(models.path(model), n_ctx=256, n_batch=64, seed=0, n_threads=default_threads())
     prompt = llm.tokenize(b"The capital of France is", add_bos=True)
     stamps = []
     for _ in llm.generate(prompt, temp=0.0):

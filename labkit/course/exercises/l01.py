@@ -71,19 +71,26 @@ def largest_context(function: Any) -> tuple[bool, str]:
                   "context: the weights are fixed, the KV cache is what you trade.")
 
 
-def decode_bound(answer: Any) -> tuple[bool, str]:
-    """01.3: what decode is bound by."""
-    text = str(answer).strip().lower()
-    if text in ("bandwidth", "memory bandwidth", "memory"):
-        return True, ("every token reads every weight once, so decode waits on memory; that is why more threads "
-                      "help it little (or even hurt, when they compete for two cores).")
-    if text in ("compute", "cores", "cpu"):
-        return False, "compute limits prefill (many tokens at once); decode does little arithmetic per byte read"
-    return False, "answer 'bandwidth' or 'compute'"
+def decode_upgrade(answer: Any) -> tuple[bool, str]:
+    """01.3: which upgrade speeds up decoding a 40 GB model on a CPU."""
+    choice = str(answer).strip().lower()[:1]
+    if choice == "b":
+        return True, ("every token reads all 40 GB of weights, so decode can go no faster than bandwidth / size "
+                      "(section 4's ceiling: a few tokens/s for a 70B model). Twice the bandwidth doubles that "
+                      "ceiling. A second core helped the 98 MB course model only because a model that small "
+                      "stays below its ceiling.")
+    if choice == "a":
+        return False, ("section 5's sweep is a 98 MB model that stays far below its bandwidth ceiling, so cores "
+                       "helped it. Compute section 4's ceiling for a 40 GB model: does that model have room "
+                       "below its ceiling for more cores to use?")
+    if choice == "c":
+        return False, ("n_ctx sizes the KV cache (memory), and a short context's keys and values are small next to "
+                       "40 GB of weights; each token still reads every weight. What does every token read?")
+    return False, "answer 'a', 'b' or 'c'"
 
 
 EXERCISES = {
     "01.1": Exercise("Write kv_cache_bytes(...) and compare it with llama.cpp's own report.", kv_cache_bytes),
     "01.2": Exercise("Write largest_context(model, memory_gb) with the memory estimator.", largest_context),
-    "01.3": Exercise("Is decode bound by memory bandwidth or by compute?", decode_bound),
+    "01.3": Exercise("Which upgrade speeds up decoding a 40 GB model on a CPU?", decode_upgrade),
 }

@@ -78,24 +78,24 @@ def call_rate(function: Any) -> tuple[bool, str]:
                  "come whether or not the question needed the tool."
 
 
-def tool_design(answer: Any) -> tuple[bool, str]:
-    """06.3: which support-bot design works with a 135M-parameter model."""
+def second_request(answer: Any) -> tuple[bool, str]:
+    """06.3: why the agent loop answers with a model that has no tools."""
     choice = str(answer).strip().lower()[:1]
     if choice == "b":
-        return True, ("the model cannot judge when a tool is needed (section 3), so your code decides: force the call "
-                      "when an order number is present, and answer without tools otherwise. The grammar then makes "
-                      "every forced call well-formed.")
+        return True, ("tool_choice='any' makes the grammar accept only a call, on every request, so a forced model "
+                      "can never answer in words: the loop would call get_weather forever. The last turn goes to a "
+                      "model without tools, which reads the ToolMessage like any other message.")
     if choice == "a":
-        return False, ("the grammar makes a call well-formed once the model starts one, but section 3 measured how "
-                       "often this model starts one when it should. Who should decide?")
+        return False, ("a ToolMessage is text in the prompt like any other message, with or without tools bound; "
+                       "what does tool_choice='any' allow the next answer to be?")
     if choice == "c":
-        return False, ("every call would be well-formed, and every message, 'hello' included, would look up an order: "
-                       "section 3's forced path called on questions that needed no tool too.")
+        return False, ("section 3 measured what the forced path returns: a call every time, even when no tool was "
+                       "needed. What would it return after the tool's result?")
     return False, "answer 'a', 'b' or 'c'"
 
 
 EXERCISES = {
     "06.1": Exercise("Write one_word_chain(llm): a chain that answers with one lowercase word.", one_word_chain),
     "06.2": Exercise("Write call_rate(llm, prompts): the share of well-formed get_weather calls.", call_rate),
-    "06.3": Exercise("Which tool design works for a small model?", tool_design),
+    "06.3": Exercise("Why does the agent loop answer with a model that has no tools?", second_request),
 }

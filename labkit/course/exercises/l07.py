@@ -56,23 +56,26 @@ def add_and_ask(function: Any) -> tuple[bool, str]:
                   + (" (right)." if right else " — the retrieval worked; the value is the small model's to get right."))
 
 
-def what_it_proves(answer: Any) -> tuple[bool, str]:
-    """07.3: what a loopback-only connection log supports."""
+def what_it_misses(answer: Any) -> tuple[bool, str]:
+    """07.3: which leak a log of this process's and the server's connections cannot see."""
     choice = str(answer).strip().lower()[:1]
     if choice == "b":
-        return True, ("the audit hook sees this process's connections and psutil the server's: both stayed on "
-                      "loopback while the cells ran. Other programs, the OS and the model files' origin are outside "
-                      "what was recorded.")
+        return True, ("the record covers two processes: this notebook's (every connection opened through Python's "
+                      "socket module) and the server's. A backup tool is another program: its upload of the index, "
+                      "which holds the notes' text, appears in neither.")
     if choice == "a":
-        return False, ("the hook records this Python process only, and the server was asked once: a sync client or an "
-                       "update service on the same machine is not in the log. What exactly was recorded?")
+        return False, ("a callback runs inside this notebook's process and opens its connection through Python's "
+                       "socket module: the audit hook would record it and the claim would fail. Which option runs "
+                       "outside both recorded processes?")
     if choice == "c":
-        return False, "the log covers what ran today, not how the model was trained: that is a question for its makers."
+        return False, ("the embedding library runs in this notebook's process, so its download is a connection the "
+                       "audit hook records (and in CI, with no network, it would fail outright). Which option runs "
+                       "outside both recorded processes?")
     return False, "answer 'a', 'b' or 'c'"
 
 
 EXERCISES = {
     "07.1": Exercise("Write best_chunk_size(sizes): the chunk size with the best recall@1.", best_chunk_size),
     "07.2": Exercise("Write add_and_ask(...): add a note to the store and ask about it.", add_and_ask),
-    "07.3": Exercise("What does a loopback-only connection log prove?", what_it_proves),
+    "07.3": Exercise("Which leak would a loopback-only connection log miss?", what_it_misses),
 }
