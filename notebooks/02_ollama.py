@@ -179,6 +179,26 @@ claim("With num_ctx=512 the server silently dropped part of the prompt; with 102
 # server log, which you rarely see). **Always set `num_ctx`** large enough, and compare
 # `prompt_eval_count` with your own token count.
 #
+# Cutting is a default, not a law: since Ollama 0.12.6 a request may carry `truncate` (default
+# `true`). With `truncate: false` the server refuses a prompt that does not fit, with HTTP 400,
+# instead of shortening it (and `/api/chat` no longer drops old messages to make room).
+# `ChatOllama` has no setting for it, so send it through the raw API:
+
+# %%
+refusal = httpx.post(f"{base_url}/api/chat", json={
+    "model": "smollm2:135m", "stream": False, "truncate": False,
+    "messages": [{"role": "user", "content": question}], "options": {"num_ctx": 512, "num_predict": 8}})
+print(refusal.status_code, refusal.json().get("error", ""))
+claim("With truncate: false the server refused the prompt that did not fit, instead of cutting it.",
+      refusal.status_code == 400, f"HTTP {refusal.status_code}");
+
+# %% [markdown]
+# How much is cut differs by server. The kit's keeps as much of the prompt as fits while leaving
+# room for the answer. A current Ollama (0.30 and later runs llama.cpp's own `llama-server`
+# underneath) cuts to about half the window, so that generation has room, and shifts the context
+# along while it generates; its refusal's wording comes from `llama-server`. The OpenAI-style `/v1`
+# routes can set neither `num_ctx` nor `truncate`: they get the server's defaults.
+#
 # Other options work the same way (`temperature`, `top_k`, `top_p`, `seed`, `num_predict`, `stop`,
 # `repeat_penalty`): set on the `ChatOllama` object, they are sent with every request. With
 # sampling on, the same seed gives the same answer:

@@ -139,7 +139,8 @@ claim("llama.cpp refuses a prompt longer than n_ctx with a clear error instead o
       refused is not None, "ValueError" if refused is not None else "the prompt was accepted");
 
 # %% [markdown]
-# (Ollama instead truncates silently — lesson 02. Both are reasons to count tokens first.)
+# (Ollama instead truncates silently unless a request sends `truncate: false` — lesson 02. Both are
+# reasons to count tokens first.)
 #
 # ### `n_batch`: prefill speed
 #

@@ -185,6 +185,31 @@ def test_long_prompt_is_truncated_with_a_warning(url: str, server_log: list[str]
     assert any("truncating input prompt" in line for line in server_log)
 
 
+def test_truncate_false_refuses_a_prompt_that_does_not_fit(url: str) -> None:
+    """Ollama's ``truncate: false``: a 400 that says what to do, instead of a silently shortened prompt."""
+    prompt = "The quick brown fox jumps over the lazy dog. " * 60  # ~600 tokens
+    small = {**FAST, "num_predict": 2, "num_ctx": 256}
+    refused = post(url, "/api/generate", {"model": MODEL, "prompt": prompt, "stream": False, "truncate": False,
+                                          "shift": True, "options": small})
+    assert refused.status_code == 400 and "exceeds the context length" in refused.json()["error"]
+    assert "raise num_ctx" in refused.json()["error"]
+    history = [{"role": "user", "content": prompt}, {"role": "assistant", "content": "Noted."},
+               {"role": "user", "content": "What animal jumps?"}]
+    chat = post(url, "/api/chat", {"model": MODEL, "messages": history, "stream": False, "truncate": False,
+                                   "options": small})
+    assert chat.status_code == 400, "no old message is dropped when truncate is false"
+    streamed = ndjson(post(url, "/api/chat", {"model": MODEL, "messages": history, "truncate": False,
+                                              "options": small}))
+    assert "exceeds the context length" in streamed[-1]["error"]
+    default = post(url, "/api/chat", {"model": MODEL, "messages": history, "stream": False, "options": small})
+    assert default.status_code == 200 and default.json()["prompt_eval_count"] < 256  # old messages dropped
+    fits = post(url, "/api/generate", {"model": MODEL, "prompt": "Hi", "stream": False, "truncate": False,
+                                       "options": small})
+    assert fits.status_code == 200
+    wrong = post(url, "/api/generate", {"model": MODEL, "prompt": "Hi", "truncate": "no", "options": small})
+    assert wrong.status_code == 400
+
+
 # ---- keep_alive and loading -------------------------------------------------------------------------
 
 def test_cold_and_warm_load_duration_and_ps(url: str) -> None:

@@ -46,7 +46,7 @@ from labkit.ollama.scheduler import Scheduler
 log = logging.getLogger("labkit.ollama")
 access_log = logging.getLogger("labkit.ollama.access")
 
-VERSION = "0.12.0"  # the Ollama API version this server imitates
+VERSION = "0.32.15"  # the Ollama release whose API this server imitates (checked against its source, 2026-08)
 
 
 # ---- small routes -------------------------------------------------------------------------------

@@ -45,6 +45,16 @@ def _check_logprobs(data: dict[str, Any], struct: str) -> tuple[bool, int]:
     return logprobs or top > 0, top
 
 
+def _check_truncate(data: dict[str, Any], struct: str) -> bool:
+    """Ollama's ``truncate`` (default true: cut a prompt that does not fit) and ``shift``.
+
+    ``shift`` (move the context along while generating) is accepted and has no effect here:
+    llama-cpp-python cannot shift, so the kit leaves room for the answer instead.
+    """
+    wire.get(data, "shift", bool, struct, True)
+    return bool(wire.get(data, "truncate", bool, struct, True))
+
+
 async def _prepare(request: Request, data: dict[str, Any], struct: str, name: str) -> tuple[Model, Facts, dict[str, Any], float]:
     request.state.model = name
     model = generation.find_model(name)
@@ -92,6 +102,7 @@ async def generate(request: Request) -> Response:
     context = wire.get(data, "context", list, s, [])
     streaming = wire.get(data, "stream", bool, s, True)
     template = wire.get(data, "template", str, s)
+    truncate = _check_truncate(data, s)
     logprobs, top_logprobs = _check_logprobs(data, s)
 
     model, info, opts, keep_alive = await _prepare(request, data, s, name)
@@ -122,7 +133,7 @@ async def generate(request: Request) -> Response:
             text = templates.render_chat(chat_template, messages, None, runner.bos_text, runner.eos_text)
             tokens = runner.tokenize(text, add_bos=not context and not generation.starts_with_bos(text, runner.bos_text))
         tokens = [int(t) for t in context] + tokens
-        return generation.fit_to_context(tokens, opts, runner.n_ctx)
+        return generation.fit_to_context(tokens, opts, runner.n_ctx, truncate=truncate)
 
     req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,
                                        client=classroom.client_of(request))
@@ -174,6 +185,7 @@ async def chat(request: Request) -> Response:
     messages = _messages(data)
     tools = wire.get(data, "tools", list, s, [])
     streaming = wire.get(data, "stream", bool, s, True)
+    truncate = _check_truncate(data, s)
     logprobs, top_logprobs = _check_logprobs(data, s)
 
     model, info, opts, keep_alive = await _prepare(request, data, s, name)
@@ -190,7 +202,7 @@ async def chat(request: Request) -> Response:
         all_messages.insert(0, {"role": "system", "content": model.system})
 
     def build(runner: Runner, opts: dict[str, Any]) -> list[int]:
-        return generation.chat_tokens(runner, info.template, all_messages, tools, opts)
+        return generation.chat_tokens(runner, info.template, all_messages, tools, opts, truncate)
 
     constraint = None
     if tools:
@@ -255,7 +267,7 @@ async def _collect(events: AsyncIterator[Event], chunk: Any, final: Any, key: st
             parts.append(event.text)
             calls.extend(event.calls or [])
         elif event.kind == "error":
-            raise OllamaError(500, event.error)
+            raise OllamaError(event.status, event.error)
         else:
             out = final(event)
             text = "".join(parts)

@@ -146,6 +146,7 @@ class Event:
     calls: list[dict[str, Any]] | None = None
     outcome: Outcome | None = None
     error: str = ""
+    status: int = 500                # an error's HTTP status, where the reply has not started yet
 
 
 @dataclass
@@ -207,7 +208,7 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
                 holding = True
             push(Event("done", outcome=outcome))
         except OllamaError as exc:
-            push(Event("error", error=exc.message))
+            push(Event("error", error=exc.message, status=exc.status))
         except Exception as exc:  # reported as one error line; the traceback stays in the server log
             log.exception("generation failed")
             push(Event("error", error=f"generation failed: {exc}"))
@@ -233,17 +234,24 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
     return Running(lease, job, events(), req)
 
 
-def fit_to_context(tokens: list[int], opts: dict[str, Any], n_ctx: int, what: str = "prompt") -> list[int]:
-    """Cut a prompt that does not fit the context the way Ollama's runner does.
+def fit_to_context(tokens: list[int], opts: dict[str, Any], n_ctx: int, what: str = "prompt",
+                   truncate: bool = True) -> list[int]:
+    """Cut a prompt that does not fit the context the way Ollama does by default (``truncate: true``).
 
     Keep the first ``num_keep`` tokens, drop the oldest ones after them. Unlike
     Ollama, llama-cpp-python cannot shift the context while generating, so some
-    room is left for the answer. Logged as a warning: the client only sees a
-    smaller ``prompt_eval_count``.
+    room is left for the answer (a current Ollama cuts harder, to about half the
+    window). Logged as a warning: the client only sees a smaller
+    ``prompt_eval_count``. With ``truncate: false`` the request is refused with a
+    400 instead, as Ollama does.
     """
     limit = prompt_limit(opts, n_ctx)
     if len(tokens) <= limit:
         return tokens
+    if not truncate:
+        raise OllamaError(400, f"the input length exceeds the context length: the prompt has {len(tokens)} tokens "
+                               f"and num_ctx={n_ctx} holds {limit} with room for the answer; raise num_ctx or send "
+                               "a shorter prompt")
     keep = min(max(opts["num_keep"], 0), limit // 2)
     new = tokens[:keep] + tokens[len(tokens) - (limit - keep):]
     log.warning("truncating input %s: limit=%d prompt=%d keep=%d new=%d (num_ctx=%d; raise num_ctx to keep it all)",
@@ -260,11 +268,12 @@ def prompt_limit(opts: dict[str, Any], n_ctx: int) -> int:
 # ---- prompts, embeddings and usage shared by the routes ----------------------------------------
 
 def chat_tokens(runner: Runner, template: str | None, messages: list[dict[str, Any]],
-                 tools: list[dict[str, Any]], opts: dict[str, Any]) -> list[int]:
+                 tools: list[dict[str, Any]], opts: dict[str, Any], truncate: bool = True) -> list[int]:
     """Render and tokenize; if too long, drop the oldest messages first, as Ollama does.
 
     System messages and the latest message are always kept; what is still too
-    long after that is cut token by token (:func:`fit_to_context`).
+    long after that is cut token by token (:func:`fit_to_context`). With
+    ``truncate=False`` nothing is dropped and a prompt that does not fit is a 400.
     """
     limit = prompt_limit(opts, runner.n_ctx)
     current = list(messages)
@@ -275,7 +284,7 @@ def chat_tokens(runner: Runner, template: str | None, messages: list[dict[str, A
 
     tokens = tokens_of(current)
     dropped = 0
-    while len(tokens) > limit:
+    while truncate and len(tokens) > limit:
         droppable = [i for i, m in enumerate(current[:-1]) if m["role"] != "system"]
         if not droppable:
             break
@@ -284,7 +293,7 @@ def chat_tokens(runner: Runner, template: str | None, messages: list[dict[str, A
         tokens = tokens_of(current)
     if dropped:
         log.warning("truncating chat history: dropped %d oldest message(s) to fit num_ctx=%d", dropped, runner.n_ctx)
-    return fit_to_context(tokens, opts, runner.n_ctx)
+    return fit_to_context(tokens, opts, runner.n_ctx, truncate=truncate)
 
 
 async def run_embedding(request: Request, name: str, texts: list[str], raw_options: Any, keep_alive_raw: Any,
