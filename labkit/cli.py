@@ -31,6 +31,9 @@ def _models(args: argparse.Namespace) -> int:
             entry = models.info(name)
             print(f"{name:<24} {entry.quantization:<8} {entry.size / 1e6:>8.0f} MB  "
                   f"{models.status(name):<14} {entry.licence}")
+            for line in (entry.description, entry.provenance and f"file: {entry.provenance}"):
+                if line:
+                    print(f"    {line}")
     elif action == "path":
         print(models.path(_need(args.name, "NAME")))
     elif action == "register":

@@ -94,7 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Give the run its own model store, so a learner's ~/.cache/labkit is never touched.
 
     The tests' store is kept between runs (``~/.cache/labkit-tests``), so the files the
-    kit derives once (Gemma assembled from its chunks, the F16 and Hugging Face exports, the
+    kit derives once (Gemma and Qwen assembled from their pieces, the F16 and Hugging Face exports, the
     quantization ladder's files) are built on the first run only; each is checked by its
     sha256 before use and rebuilt when missing or damaged. ``LABKIT_STORE_FOR_TESTS`` names
     another folder, or ``fresh`` for a new, empty one.

@@ -11,6 +11,8 @@ def test_models_list_and_path(capsys) -> None:
     assert cli.main(["models"]) == 0
     out = capsys.readouterr().out
     assert "smollm2:135m" in out and "gemma3:270m" in out and "Apache-2.0" in out
+    qwen = out[out.index("qwen2.5-coder:0.5b"):]  # its lines say where its file comes from
+    assert "AWQ" in qwen and "quantized twice" in qwen and "another project" in qwen
     assert cli.main(["models", "path", "smollm2"]) == 0
     assert capsys.readouterr().out.strip() == str(models.path("smollm2:135m"))
 

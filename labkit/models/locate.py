@@ -3,7 +3,9 @@
 Three kinds of entry, told apart by the catalog, never by the model's name:
 
 * a file inside an installed package (``module``): checked where it lies;
-* chunk files of a package (``chunked``): joined into the store once, then checked;
+* pieces spread over several packages (``chunked``): joined into the store once, then checked.
+  The pieces are either the ``chunk_paths()`` of one package (Gemma) or one piece per package,
+  each package's ``get_part_path()`` (``parts``, Qwen); both are joined by the same code;
 * a model you registered (``source``): checked where you keep it.
 
 A file whose sha256 does not match is rebuilt (chunks) or reported with the command
@@ -67,19 +69,44 @@ def _assembled(entry: ModelInfo) -> Path:
     return target
 
 
+def _chunk_modules(entry: ModelInfo) -> tuple[str, ...]:
+    """The packages whose files make up a chunked entry: its ``parts``, or the one ``module``."""
+    return entry.parts or ((entry.module,) if entry.module else ())
+
+
+def _chunks_installed(entry: ModelInfo) -> bool:
+    """Whether every package holding a piece of ``entry`` is installed (found without importing it)."""
+    modules = _chunk_modules(entry)
+    return bool(modules) and all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+def _chunk_files(entry: ModelInfo) -> list[Path]:
+    """The pieces of a chunked entry, in the order they are joined; each one checked to exist."""
+    try:
+        if entry.parts:  # one piece per package
+            chunks = [Path(importlib.import_module(m).get_part_path()) for m in entry.parts]
+        else:            # one package that lists the pieces of its own chunk packages
+            chunks = [Path(c) for c in importlib.import_module(entry.module or "").chunk_paths()]
+    except ImportError as err:
+        raise FileNotFoundError(f"{entry.name} needs its chunk packages ({err}). Run `{entry.reinstall}`.") from err
+    missing = [str(c) for c in chunks if not c.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{entry.name}: chunk files missing ({', '.join(missing)}). Run `{entry.reinstall}`.")
+    return chunks
+
+
 def _join_chunks(entry: ModelInfo, target: Path) -> None:
-    """Join a chunked package's files into one GGUF, with a progress bar."""
+    """Join a chunked entry's pieces into one GGUF, with a progress bar."""
     from tqdm.auto import tqdm
 
-    try:
-        package = importlib.import_module(entry.module or "")
-        chunks = package.chunk_paths()
-        package.verify_chunks()
-    except (ImportError, FileNotFoundError) as err:
-        raise FileNotFoundError(f"{entry.name} needs its chunk packages ({err}). Run `{entry.reinstall}`.") from err
+    chunks = _chunk_files(entry)
+    total = sum(c.stat().st_size for c in chunks)
+    if total != entry.size:  # caught before writing hundreds of MB
+        raise CorruptModelError(f"the chunks of {entry.name} add up to {total:,} bytes, not {entry.size:,}. "
+                                f"Reinstall them: `{entry.reinstall}`.")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    with partial.open("wb") as out, tqdm(total=sum(c.stat().st_size for c in chunks), unit="B", unit_scale=True,
+    with partial.open("wb") as out, tqdm(total=total, unit="B", unit_scale=True,
                                          desc=f"assembling {target.name}") as bar:
         for chunk in chunks:
             with chunk.open("rb") as handle:
@@ -119,9 +146,10 @@ def path(name: str) -> Path:
 
 
 def status(name: str) -> str:
-    """One word about a model's file, without building anything: ok, missing, corrupt or not assembled."""
+    """One word about a model's file, without building anything: ok, missing, corrupt or not assembled
+    (its chunk packages are installed; the file is joined on first use)."""
     entry = info(name)
     file = _where(entry)
     if file is None or not file.exists():
-        return "not assembled" if entry.chunked else "missing"
+        return "not assembled" if entry.chunked and _chunks_installed(entry) else "missing"
     return "ok" if is_verified(file, entry.sha256, entry.size) else "corrupt"

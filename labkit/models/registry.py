@@ -27,7 +27,7 @@ def _registry_file() -> Path:
 def _registered() -> dict[str, ModelInfo]:
     known = {f.name for f in fields(ModelInfo)}
     return {
-        name: ModelInfo(**{k: v for k, v in entry.items() if k in known})
+        name: ModelInfo(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items() if k in known})
         for name, entry in jsonfile.read(_registry_file()).items()
     }
 
