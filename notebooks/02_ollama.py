@@ -66,7 +66,7 @@ import ollama
 client = ollama.Client(host=base_url)
 print("server version:", httpx.get(f"{base_url}/api/version").json()["version"])
 for m in client.list().models:
-    print(f"{m.model:<16} {m.size / 1e6:7.1f} MB  {m.details.family:<8} {m.details.quantization_level}")
+    print(f"{m.model:<20} {m.size / 1e6:7.1f} MB  {m.details.family:<8} {m.details.quantization_level}")
 
 # %% [markdown]
 # `pull` downloads a model into the server's library (here: from the kit's model store — the
