@@ -341,20 +341,28 @@ say("All at once, the eight answers took {c:.1f} s instead of {s:.1f} s ({gain} 
 # ## Exercises
 #
 # 1. Write `one_word_chain(llm)`: a chain `prompt | llm | parser` that answers a `{question}` with
-#    **one lowercase word** and no punctuation, whatever the model writes around it. The check runs
-#    your chain on two engines.
+#    **one lowercase word** and no punctuation, whatever the model writes around it, and the word
+#    must answer the question. The check runs your chain on two engines with two questions whose
+#    answers it knows.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
+import re
+
+
 def one_word_chain(llm):
-    """Ask for one word, then keep only the first word, lowercased, without punctuation."""
-    ask_one = ChatPromptTemplate.from_messages([("system", "Answer with one word."), ("human", "{question}")])
+    """Show the model three one-word answers, then keep one clean word: the last of its first sentence."""
+    ask_one = ChatPromptTemplate.from_messages([
+        ("system", "You answer every question with a single word."),
+        ("human", "What is the capital of Italy?"), ("ai", "Rome"),
+        ("human", "What colour is a lemon?"), ("ai", "Yellow"),
+        ("human", "Which animal says woof?"), ("ai", "Dog"),
+        ("human", "{question}")])
 
-    def first_word(text: str) -> str:
-        words = [w.strip(".,;:!?\"'()*").lower() for w in text.split()]
-        words = [w for w in words if w and w not in ("the", "a", "an", "it", "is", "answer")]
-        return words[0] if words else "unknown"
+    def one_word(text: str) -> str:
+        words = re.findall(r"[a-z0-9'-]+", re.split(r"[.!?\n]", text.strip().lower())[0])
+        return words[-1] if words else "unknown"
 
-    return ask_one | llm | StrOutputParser() | RunnableLambda(first_word)
+    return ask_one | llm | StrOutputParser() | RunnableLambda(one_word)
 
 
 # %%

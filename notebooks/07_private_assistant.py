@@ -234,7 +234,7 @@ claim("Every connection went to this machine (loopback).",
 # 1. Write `best_chunk_size(sizes)`: for each chunk size in `sizes`, index the notes with
 #    `store.index(notes, "minilm", chunk_size=size)` and score retrieval with
 #    `evaluate.retrieval(..., questions, k=5)`; return the size with the highest **recall@1**
-#    (the smallest size on a tie). The check runs it on three sizes.
+#    (the smallest size on a tie). The check runs it on two lists of sizes.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def best_chunk_size(sizes: list[int]) -> int:
@@ -253,18 +253,34 @@ check.answer("07.1", best_chunk_size);
 
 # %% [markdown]
 # 2. Write `add_and_ask(vector_store, note_id, text, question)`: add a new note to the store (a
-#    LangChain `Document` whose metadata holds `note_id`, as the other chunks do), then answer
-#    `question` with `assistant.build(vector_store, llm, k=1)` and return the reply dict. The check
-#    adds a note the model has never seen, in a store of its own, and asks about it.
+#    LangChain `Document` whose metadata holds `note_id`, as the other chunks do), retrieve the one
+#    closest chunk for `question`, and answer from it; return a dict with `answer`, `note_id` (the
+#    note it cites, `assistant.cite`) and `sources` (the retrieved notes' ids). The check adds a note
+#    the model has never seen, in a store of its own, asks for a dose, and wants **the note's dose,
+#    number exact**. Section 3 showed how this model misreads values: a prompt with one worked
+#    example of copying a dose from a note helps it more than any instruction.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 from langchain_core.documents import Document
+from langchain_core.prompts import ChatPromptTemplate
 
 
 def add_and_ask(vector_store, note_id: str, text: str, question: str) -> dict:
-    """Index one more note, then ask the assistant about it."""
+    """Index one more note, then answer from the closest chunk after one worked example of copying a dose."""
     vector_store.add_documents([Document(page_content=text, metadata={"note_id": note_id})])
-    return assistant.build(vector_store, engines.chat_model("ollama", max_tokens=40, context=2048), k=1).invoke(question)
+    example = ("[note-000]\nClinic note note-000. Patient: Ana Silva, age 50. Seen by Dr. Berg.\n"
+               "Known condition: gout. Current medication: allopurinol 150 mg daily.\n"
+               "Allergies: latex. Blood pressure today 130/85 mmHg.\n"
+               "Plan: continue allopurinol; follow-up appointment on 2 May.")
+    copy_the_dose = ChatPromptTemplate.from_messages([
+        ("system", "Answer the question with the exact words from the note."),
+        ("human", example + "\n\nWhat dose of allopurinol does Ana Silva take?"), ("ai", "allopurinol 150 mg daily"),
+        ("human", "{context}\n\n{question}")])
+    docs = vector_store.as_retriever(search_kwargs={"k": 1}).invoke(question)
+    llm = engines.chat_model("ollama", max_tokens=40, context=2048)
+    answer = (copy_the_dose | llm).invoke({"context": assistant.context(docs), "question": question}).content
+    return {"answer": answer, "note_id": assistant.cite(answer, docs),
+            "sources": [doc.metadata["note_id"] for doc in docs]}
 
 
 # %%

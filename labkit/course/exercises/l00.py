@@ -6,7 +6,7 @@ from typing import Any
 
 from labkit.course.check import Exercise, NotYet, close, number, run
 
-QUESTION = "What is the capital of France? Answer in one word."
+QUESTIONS = ("What is the capital of France? Answer in one word.", "What colour is the sky?")
 
 
 def bits_per_weight(function: Any) -> tuple[bool, str]:
@@ -30,37 +30,60 @@ def bits_per_weight(function: Any) -> tuple[bool, str]:
                   "some tensors stay at higher precision and the file carries the vocabulary.")
 
 
-def ask(function: Any) -> tuple[bool, str]:
-    """00.2: ``ask(question)`` answers greedily through llama.cpp with the chat template."""
+def greedy_answers(questions: tuple[str, ...]) -> list[str]:
+    """The reference: the course model's greedy chat answers through llama.cpp, as the exercise asks."""
     from labkit import models
     from labkit.engines.llamacpp import load
 
-    got = run(function, QUESTION)
-    if not isinstance(got, str):
-        raise NotYet(f"return the answer's text (a str); you returned {type(got).__name__}")
     llm = load(models.path("smollm2:135m"), n_ctx=512, seed=0)
-    reply = llm.create_chat_completion(messages=[{"role": "user", "content": QUESTION}], temperature=0.0,
-                                       max_tokens=32)
+    replies = [llm.create_chat_completion(messages=[{"role": "user", "content": question}], temperature=0.0,
+                                          max_tokens=32) for question in questions]
     llm.close()
-    expected = reply["choices"][0]["message"]["content"]
-    if got.strip() == expected.strip():
-        return True, f"greedy decoding gives the same answer every time: {expected.strip()!r}."
-    if expected.strip().startswith(got.strip()) and got.strip():
-        raise NotYet("your answer stops early: allow up to 32 tokens (max_tokens=32)")
-    raise NotYet(f"greedy decoding with the chat template answers {expected.strip()!r}; yours said {got.strip()!r}. "
-                 "Use create_chat_completion (it applies the chat template) with temperature=0.")
+    return [reply["choices"][0]["message"]["content"].strip() for reply in replies]
+
+
+def ask(function: Any) -> tuple[bool, str]:
+    """00.2: ``ask(question)`` answers greedily through llama.cpp with the chat template.
+
+    Two questions with different answers, so a function that returns one fixed text (or ignores
+    its argument) cannot pass.
+    """
+    expected = greedy_answers(QUESTIONS)
+    for question, reference in zip(QUESTIONS, expected):
+        got = run(function, question)
+        if not isinstance(got, str):
+            raise NotYet(f"return the answer's text (a str); you returned {type(got).__name__}")
+        got = got.strip()
+        if got == reference:
+            continue
+        if got in expected:
+            raise NotYet(f"asked {question!r}, your function answered {got!r}: the answer to another question. "
+                         "Send the question you are given (the argument), not a fixed text")
+        if reference.startswith(got) and got:
+            raise NotYet("your answer stops early: allow up to 32 tokens (max_tokens=32)")
+        raise NotYet(f"greedy decoding with the chat template answers {question!r} with {reference!r}; yours "
+                     f"said {got!r}. Use create_chat_completion (it applies the chat template) with temperature=0.")
+    return True, f"greedy decoding gives the same answer every time: {expected[0]!r}."
 
 
 def register_name(answer: Any) -> tuple[bool, str]:
     """00.3: the Ollama-style name for Llama 3.2 3B."""
     from labkit.models.registry import NAME_PATTERN
 
-    text = str(answer).strip().lower()
+    text = str(answer).strip()
     if text == "llama3.2:3b":
         return True, "model name, then ':' and a tag for the size: the names Ollama's library uses."
-    if NAME_PATTERN.fullmatch(text if ":" in text else text + ":latest"):
+    if text != text.lower() or not NAME_PATTERN.fullmatch(text):
+        return False, "names are lower case: letters, digits, '.', '_' or '-', with an optional ':tag'."
+    family, _, tag = text.partition(":")
+    if family != "llama3.2":
+        return False, (f"{family!r} is not how Ollama's library writes the family: the model's name and version "
+                       "run together, without a hyphen (as in 'smollm2' or 'gemma3').")
+    if not tag:
         return False, "a valid name, but Ollama's library calls the 3B size of Llama 3.2 by a tag after ':'."
-    return False, "names are lower case: letters, digits, '.', '_' or '-', with an optional ':tag'."
+    if tag.startswith("3b-"):
+        return False, "the library has such longer tags too, but the plain size ('3b') names its default download."
+    return False, f"':{tag}' is not the 3B size: the tag after ':' names the size of the download you have."
 
 
 EXERCISES = {

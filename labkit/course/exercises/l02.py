@@ -9,8 +9,10 @@ from labkit.course.check import Exercise, NotYet, run
 
 MODEL = "smollm2:135m"
 DOCUMENT = " ".join(f"Note {i}: local models keep every prompt on the machine that runs them." for i in range(90))
+SHORT_DOCUMENT = " ".join(f"Note {i}: a local model answers without a network." for i in range(25))
 QUESTION = "\nIn one sentence: what are these notes about?"
-PEOPLE = ["Alice is 34 years old.", "My neighbour Tom turned 58 last week.", "Priya, aged 27, runs the bakery."]
+PEOPLE = {"Alice is 34 years old.": ("Alice", 34), "My neighbour Tom turned 58 last week.": ("Tom", 58),
+          "Priya, aged 27, runs the bakery.": ("Priya", 27)}
 
 
 def _needed_ctx(prompt_tokens: int, num_predict: int | None) -> int:
@@ -24,20 +26,19 @@ def _needed_ctx(prompt_tokens: int, num_predict: int | None) -> int:
     return n_ctx
 
 
-def reads_everything(function: Any) -> tuple[bool, str]:
-    """02.1: a chat model that reads the whole document, with no more context than it needs."""
+def _reads_all(function: Any, document: str) -> tuple[int, int]:
+    """Build the learner's chat model for ``document``, ask about it; (tokens read, num_ctx), or "not yet"."""
     from labkit.engines import tokens
 
-    chat = run(function, DOCUMENT)
+    chat = run(function, document)
     if not hasattr(chat, "invoke"):
         raise NotYet(f"return the chat model itself (a ChatOllama); you returned {type(chat).__name__}")
     num_ctx = getattr(chat, "num_ctx", None)
     if num_ctx is None:
         raise NotYet("set num_ctx yourself: left unset, the server's default applies, and it truncates silently")
-    prompt = DOCUMENT + QUESTION
+    prompt = document + QUESTION
     wanted = tokens.count(MODEL, tokens.chat_prompt(MODEL, prompt))
-    reply = chat.invoke(prompt)
-    read = reply.response_metadata.get("prompt_eval_count")
+    read = chat.invoke(prompt).response_metadata.get("prompt_eval_count")
     if read is None:
         raise NotYet("the reply has no prompt_eval_count: is this a ChatOllama talking to the server?")
     if read < wanted:
@@ -45,34 +46,55 @@ def reads_everything(function: Any) -> tuple[bool, str]:
                      "it silently cut the rest. Raise num_ctx.")
     needed = _needed_ctx(wanted, getattr(chat, "num_predict", None))
     if num_ctx > needed:
-        raise NotYet(f"nothing was truncated, but num_ctx={num_ctx} reserves a KV cache for {num_ctx} tokens; "
-                     f"{needed} (the smallest multiple of 1024 that holds the prompt and room for the answer) "
-                     "does the same for less memory")
+        raise NotYet(f"for a document of {wanted} tokens nothing was truncated, but num_ctx={num_ctx} reserves a KV "
+                     f"cache for {num_ctx} tokens; {needed} (the smallest multiple of 1024 that holds the prompt and "
+                     "room for the answer) does the same for less memory. Size num_ctx from the document you are "
+                     "given, not a fixed number")
+    return read, num_ctx
+
+
+def reads_everything(function: Any) -> tuple[bool, str]:
+    """02.1: a chat model that reads the whole document, with no more context than it needs.
+
+    A long and a short document, so that one fixed num_ctx cannot be right for both.
+    """
+    read, num_ctx = _reads_all(function, DOCUMENT)
+    _reads_all(function, SHORT_DOCUMENT)
     return True, (f"the server read all {read} tokens (prompt_eval_count), and num_ctx={num_ctx} is the smallest "
                   "multiple of 1024 that holds them: no silent truncation, no wasted KV cache.")
 
 
+def _person(sentence: str, got: Any) -> None:
+    """"Not yet" unless ``got`` is {"name": str, "age": int} holding this sentence's person."""
+    if isinstance(got, str):
+        try:
+            json.loads(got)
+        except ValueError:
+            raise NotYet(f"for {sentence!r} the reply is not JSON: {got[:80]!r}. Pass format=<JSON schema> "
+                         "so the server constrains the output") from None
+        raise NotYet("you returned the JSON text: parse it (json.loads) and return the dict")
+    if not isinstance(got, dict) or set(got) != {"name", "age"}:
+        raise NotYet(f"for {sentence!r} expected a dict with exactly 'name' and 'age'; got {got!r}. A JSON "
+                     "schema with both as required properties (and no others) guarantees that shape")
+    if not isinstance(got["name"], str) or not isinstance(got["age"], int) or isinstance(got["age"], bool):
+        raise NotYet(f"for {sentence!r}: name must be a string and age an integer; got {got!r}. Give the "
+                     "schema's properties their types")
+    name, age = PEOPLE[sentence]
+    if got["name"].strip().lower() != name.lower() or got["age"] != age:
+        raise NotYet(f"for {sentence!r} you extracted {got!r}, but the sentence says {name}, {age}. The schema "
+                     "guarantees the shape, not the values: send this sentence to the model and ask it for the "
+                     "person's name and age")
+
+
 def extract_person(function: Any) -> tuple[bool, str]:
-    """02.2: ``extract_person(sentence)`` returns {"name": str, "age": int}, constrained by a JSON schema."""
-    right_values = 0
+    """02.2: ``extract_person(sentence)`` returns {"name": str, "age": int} of the sentence's person.
+
+    The sentences are plain enough for the course model to get every value right, so each must be.
+    """
     for sentence in PEOPLE:
-        got = run(function, sentence)
-        if isinstance(got, str):
-            try:
-                json.loads(got)
-            except ValueError:
-                raise NotYet(f"for {sentence!r} the reply is not JSON: {got[:80]!r}. Pass format=<JSON schema> "
-                             "so the server constrains the output") from None
-            raise NotYet("you returned the JSON text: parse it (json.loads) and return the dict")
-        if not isinstance(got, dict) or set(got) != {"name", "age"}:
-            raise NotYet(f"for {sentence!r} expected a dict with exactly 'name' and 'age'; got {got!r}. A JSON "
-                         "schema with both as required properties (and no others) guarantees that shape")
-        if not isinstance(got["name"], str) or not isinstance(got["age"], int) or isinstance(got["age"], bool):
-            raise NotYet(f"for {sentence!r}: name must be a string and age an integer; got {got!r}. Give the "
-                         "schema's properties their types")
-        right_values += got["name"].lower() in sentence.lower() and str(got["age"]) in sentence
-    return True, (f"every reply had the schema's shape (the grammar guarantees it); the values were right in "
-                  f"{right_values} of {len(PEOPLE)} sentences, which is the model's own skill, not the format's.")
+        _person(sentence, run(function, sentence))
+    return True, (f"the right name and age in all {len(PEOPLE)} sentences, each in the schema's shape: the grammar "
+                  "guarantees the shape, the values are the model's (on harder sentences a small model misses).")
 
 
 def keep_alive(answer: Any) -> tuple[bool, str]:

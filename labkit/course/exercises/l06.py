@@ -7,12 +7,29 @@ from typing import Any
 
 from labkit.course.check import Exercise, NotYet, run
 
-QUESTIONS = ["What colour is the sky on a clear day?", "Which animal says meow?"]
+ANSWERS = {"What colour is the sky on a clear day?": {"blue"}, "Which animal says meow?": {"cat", "cats", "kitten"}}
 TOOL_PROMPTS = ["What is the weather in Paris?", "What is 2 + 2?", "Is it snowing in Oslo?", "Say hello."]
 
 
+def _one_word(engine: str, question: str, out: Any) -> None:
+    """"Not yet" unless the chain's output ``out`` is one lowercase word that answers ``question``."""
+    if not isinstance(out, str):
+        raise NotYet(f"on {engine} the chain returned {type(out).__name__}, not a string: end it with a "
+                     "parser (StrOutputParser, then your own step)")
+    if not re.fullmatch(r"[a-z0-9'-]+", out):
+        raise NotYet(f"on {engine}, {question!r} gave {out!r}: not one lowercase word without punctuation. "
+                     "A prompt asks; only a parsing step (a RunnableLambda) guarantees it")
+    if out not in ANSWERS[question]:
+        expected = " or ".join(repr(word) for word in sorted(ANSWERS[question]))
+        where = ("a word of the question, not its answer" if out in re.findall(r"[a-z0-9'-]+", question.lower())
+                 else "one clean word, but not the answer")
+        raise NotYet(f"on {engine}, {question!r} gave {out!r}: {where} (expected {expected}). Make the model "
+                     "answer in one word (show it a question and its one-word answer in the prompt), and have "
+                     "the parser keep the word that answers")
+
+
 def one_word_chain(function: Any) -> tuple[bool, str]:
-    """06.1: ``one_word_chain(llm)`` returns a chain whose output is one lowercase word, on two engines."""
+    """06.1: ``one_word_chain(llm)`` returns a chain whose output is the one-word answer, on two engines."""
     from labkit import engines
 
     seen = []
@@ -20,21 +37,16 @@ def one_word_chain(function: Any) -> tuple[bool, str]:
         chain = run(function, engines.chat_model(engine, max_tokens=24))
         if not hasattr(chain, "invoke"):
             raise NotYet(f"return the chain (prompt | llm | parser); you returned {type(chain).__name__}")
-        for question in QUESTIONS:
+        for question in ANSWERS:
             try:
                 out = chain.invoke({"question": question})
             except Exception as exc:
                 raise NotYet(f"on {engine}, invoking the chain with {{'question': ...}} failed: {exc}. Does your "
                              "prompt template use the variable {question}?") from None
-            if not isinstance(out, str):
-                raise NotYet(f"on {engine} the chain returned {type(out).__name__}, not a string: end it with a "
-                             "parser (StrOutputParser, then your own step)")
-            if not re.fullmatch(r"[a-z0-9'-]+", out):
-                raise NotYet(f"on {engine}, {question!r} gave {out!r}: not one lowercase word without punctuation. "
-                             "A prompt asks; only a parsing step (a RunnableLambda) guarantees it")
+            _one_word(engine, question, out)
             seen.append(f"{engine}: {out}")
-    return True, ("the same chain gave one clean word on both engines (" + "; ".join(seen) + "). The prompt asks, "
-                  "the parser enforces: a small model does not always obey the prompt.")
+    return True, ("the same chain gave the right word, clean, on both engines (" + "; ".join(seen) + "). The prompt "
+                  "asks, the parser enforces: a small model does not always obey the prompt.")
 
 
 def call_rate(function: Any) -> tuple[bool, str]:
@@ -68,8 +80,8 @@ def call_rate(function: Any) -> tuple[bool, str]:
         wanted = sum(any(c["name"] == "get_weather" and isinstance(c["args"].get("city"), str)
                          for c in r.tool_calls) for r in replies) / len(TOOL_PROMPTS)
         if abs(value - wanted) > 1e-9:
-            hint = ("count calls, not messages: a reply's .tool_calls is a list, and a call counts only if its "
-                    "name is get_weather and its args hold a string city") if value > wanted else (
+            hint = ("a reply counts only if its .tool_calls (a list) holds a call named get_weather whose args "
+                    "hold a string city; text in .content is not a call") if value > wanted else (
                     "a reply with a call usually has empty text: look at .tool_calls, not .content")
             raise NotYet(f"on the '{name}' path your rate is {value:.2f}, but {wanted:.2f} of the replies hold a "
                          f"well-formed call; {hint}")

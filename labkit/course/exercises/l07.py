@@ -2,58 +2,98 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from labkit.course.check import Exercise, NotYet, run
 
 SIZES = [120, 200, 400]
+MORE_SIZES = [400, 800, 200]  # unsorted; 400 and 800 both keep every note whole: a tie, the smaller wins
 NEW_NOTE = ("Clinic note note-901. Patient: Yusuf Moreno, age 44. Seen by Dr. Okafor.\n"
             "Known condition: bipolar disorder. Current medication: lithium 300 mg daily.\n"
             "Allergies: no known allergies. Plan: continue lithium; follow-up appointment on 9 June.")
 NEW_QUESTION = "What dose of lithium does Yusuf Moreno take?"
+NEW_DOSE = (300.0, "mg")
+DOSE = re.compile(r"(?<![\d.,])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(mg|mcg|g)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=None)
+def _recall_at_1_of(size: int) -> float:
+    """Recall@1 of the notes' index at one chunk size (the index is built once, then reopened from disk)."""
+    from labkit.rag import corpus, evaluate, store
+
+    indexed, _ = store.index(corpus.notes(), "minilm", chunk_size=size)
+    return evaluate.retrieval(indexed, corpus.questions(), k=5).recall_at_1
+
+
+def _recall_at_1(sizes: list[int]) -> dict[int, float]:
+    """Recall@1 for each of ``sizes``."""
+    return {size: _recall_at_1_of(size) for size in sizes}
 
 
 def best_chunk_size(function: Any) -> tuple[bool, str]:
-    """07.1: the chunk size with the highest recall@1 (smallest on a tie)."""
-    from labkit.rag import corpus, evaluate, store
+    """07.1: the chunk size with the highest recall@1 (smallest on a tie), for two lists of sizes.
 
-    got = run(function, list(SIZES))
-    if got not in SIZES:
-        raise NotYet(f"return one of the sizes you were given ({SIZES}); you returned {got!r}")
-    notes, questions = corpus.notes(), corpus.questions()
-    scores = {size: evaluate.retrieval(store.index(notes, "minilm", chunk_size=size)[0], questions, k=5).recall_at_1
-              for size in SIZES}
-    best = max(SIZES, key=lambda size: (scores[size], -size))
-    table = ", ".join(f"{size}: {score:.2f}" for size, score in scores.items())
-    if got != best:
-        return False, (f"recall@1 per chunk size here is {table}: the best is {best}, you returned {got}. Score "
-                       "each size with evaluate.retrieval(...).recall_at_1 and take the highest")
-    return True, (f"recall@1 per chunk size: {table}. Small chunks split a note so that the patient's name and the "
-                  "dose land in different chunks, and the question (which names the patient) finds the name's chunk.")
+    The second list has a tie at the top and is not sorted, so "the largest" or "the last" is not it.
+    """
+    tables = []
+    for sizes in (SIZES, MORE_SIZES):
+        got = run(function, list(sizes))
+        if got not in sizes:
+            raise NotYet(f"return one of the sizes you were given ({sizes}); you returned {got!r}")
+        scores = _recall_at_1(sizes)
+        best = max(sorted(sizes), key=lambda size: scores[size])
+        tables.append(", ".join(f"{size}: {scores[size]:.2f}" for size in sorted(sizes)))
+        if got != best:
+            tie = sorted(size for size in sizes if scores[size] == scores[best])
+            hint = (f"{' and '.join(map(str, tie))} tie, and the smallest size wins a tie" if got in tie else
+                    "score each size with evaluate.retrieval(...).recall_at_1 and take the highest")
+            raise NotYet(f"for sizes {sizes}, recall@1 per chunk size is {tables[-1]}: the best is {best}, you "
+                         f"returned {got}. {hint[0].upper()}{hint[1:]}")
+    return True, (f"recall@1 per chunk size: {tables[0]}. Small chunks split a note so that the patient's name and "
+                  "the dose land in different chunks, and the question (which names the patient) finds the name's "
+                  "chunk.")
+
+
+def doses(text: str) -> set[tuple[float, str]]:
+    """Every dose written in ``text`` as (amount, unit), numbers read whole: 30 or 3000 mg is not 300 mg."""
+    return {(float(number.replace(",", "")), unit.lower()) for number, unit in DOSE.findall(text)}
+
+
+def _written(dose: tuple[float, str]) -> str:
+    """A dose as a note writes it: "300 mg"."""
+    return f"{dose[0]:g} {dose[1]}"
 
 
 def add_and_ask(function: Any) -> tuple[bool, str]:
-    """07.2: add a new note to a store and answer a question about it."""
+    """07.2: add a new note to a store and answer a question about it with the note's dose."""
     from labkit.rag import corpus, store
 
     with tempfile.TemporaryDirectory(prefix="labkit-07-") as folder:
         indexed, _ = store.index(corpus.notes()[:10], "minilm", folder=Path(folder))
         before = indexed.client.count(indexed.collection_name).count
-        reply = run(function, indexed, "note-901", NEW_NOTE, NEW_QUESTION)
-        after = indexed.client.count(indexed.collection_name).count
-        store.forget(Path(folder))
+        try:
+            reply = run(function, indexed, "note-901", NEW_NOTE, NEW_QUESTION)
+            after = indexed.client.count(indexed.collection_name).count
+        finally:
+            store.forget(Path(folder))
     if after <= before:
         raise NotYet("the store has no more chunks than before: add the note with vector_store.add_documents("
                      "[Document(page_content=text, metadata={'note_id': note_id})])")
-    if not isinstance(reply, dict) or "answer" not in reply:
-        raise NotYet(f"return the assistant's reply dict (with 'answer', 'note_id', 'sources'); got {reply!r}")
+    if not isinstance(reply, dict) or not isinstance(reply.get("answer"), str):
+        raise NotYet(f"return the assistant's reply dict (with 'answer', 'note_id', 'sources'); got {reply!r:.200}")
     if "note-901" not in reply.get("sources", []):
         raise NotYet("the new note was not among the retrieved sources: did you put note_id in its metadata?")
-    right = "300 mg" in reply["answer"]
-    return True, (f"the new note was indexed and retrieved; the model answered {reply['answer']!r}"
-                  + (" (right)." if right else " — the retrieval worked; the value is the small model's to get right."))
+    answer, said = reply["answer"], doses(reply["answer"])
+    if said != {NEW_DOSE}:
+        what = "it gives " + ", ".join(map(_written, sorted(said))) if said else "it gives no dose"
+        raise NotYet(f"the new note was retrieved, but the answer {answer!r} is wrong: {what}, and the note says "
+                     f"lithium {_written(NEW_DOSE)} daily. A 135M model misreads numbers; it copies them more "
+                     "reliably when the prompt shows it one worked example (a note, a question, the value copied)")
+    return True, f"the new note was indexed, retrieved, and read right: {answer!r}."
 
 
 def what_it_misses(answer: Any) -> tuple[bool, str]:
