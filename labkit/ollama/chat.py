@@ -215,7 +215,7 @@ async def chat(request: Request) -> Response:
     req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,
                                        client=classroom.client_of(request), constraint=constraint)
     running = await generation.start(request.app.state.scheduler, req)
-    events = running.events if not tools else toolcalls.split_events(running.events)
+    events = running.events if not tools else toolcalls.split_events(running.events, toolcalls.tool_names(tools))
 
     def chunk(text: str, probs: Any, calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": text}
@@ -244,7 +244,7 @@ async def _ndjson(events: AsyncIterator[Event], chunk: Any, final: Any) -> Async
             if event.kind == "text":
                 yield wire.line(chunk(event.text, event.logprobs))
             elif event.kind == "tools":
-                yield wire.line(chunk(event.text, None, event.calls))
+                yield wire.line(chunk(event.text, event.logprobs, event.calls))
             elif event.kind == "done":
                 yield wire.line(final(event))
             else:
@@ -265,6 +265,7 @@ async def _collect(events: AsyncIterator[Event], chunk: Any, final: Any, key: st
             probs.extend(event.logprobs or [])
         elif event.kind == "tools":
             parts.append(event.text)
+            probs.extend(event.logprobs or [])
             calls.extend(event.calls or [])
         elif event.kind == "error":
             raise OllamaError(event.status, event.error)

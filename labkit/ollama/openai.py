@@ -216,7 +216,7 @@ async def _chat_completions(request: Request) -> Response:
         return build
 
     running, name = await _start(request, data, factory, constraint)
-    events = toolcalls.split_events(running.events) if tools else running.events
+    events = toolcalls.split_events(running.events, toolcalls.tool_names(tools)) if tools else running.events
     ident, created = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time())
     base = {"id": ident, "created": created, "model": name, "system_fingerprint": "fp_ollama"}
 

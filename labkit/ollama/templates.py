@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from functools import lru_cache
 from typing import Any
 
@@ -31,7 +30,6 @@ TOOLS_SYSTEM = (
     '{{"name": <function-name>, "arguments": <args-json-object>}}\n</tool_call>'
 )
 TOOL_CALL_OPEN = "<tool_call>"
-_TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 
 
 def is_go_template(text: str) -> bool:
@@ -92,32 +90,13 @@ def _plain_message(message: dict[str, Any], tools_in_template: bool) -> dict[str
     return out
 
 
-def split_tool_calls(text: str) -> tuple[str, list[dict[str, Any]]]:
-    """Separate ``<tool_call>{...}</tool_call>`` blocks from the answer text.
+def split_tool_calls(text: str, names: list[str] | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """Separate tool calls (``<tool_call>`` blocks, fenced or bare JSON) from the answer text.
 
     Returns the remaining content and Ollama-shaped tool calls
-    (``{"id", "function": {"index", "name", "arguments": {...}}}``). A block
-    that is not valid JSON stays in the content.
+    (``{"id", "function": {"index", "name", "arguments": {...}}}``); only ``names`` count when given.
+    A block that is not a valid call stays in the content. See :mod:`labkit.ollama.toolcalls`.
     """
-    calls: list[dict[str, Any]] = []
-    kept = text
-    for match in _TOOL_CALL.finditer(text):
-        try:
-            data = json.loads(match.group(1))
-        except json.JSONDecodeError:
-            continue
-        for item in data if isinstance(data, list) else [data]:
-            if not isinstance(item, dict) or "name" not in item:
-                continue
-            arguments = item.get("arguments", item.get("parameters", {}))
-            if isinstance(arguments, str):
-                try:
-                    arguments = json.loads(arguments)
-                except json.JSONDecodeError:
-                    arguments = {"value": arguments}
-            calls.append({
-                "id": f"call_{uuid.uuid4().hex[:8]}",
-                "function": {"index": len(calls), "name": str(item["name"]), "arguments": arguments or {}},
-            })
-        kept = kept.replace(match.group(0), "")
-    return (kept.strip() if calls else text), calls
+    from labkit.ollama import toolcalls
+
+    return toolcalls.split_calls(text, names)
