@@ -37,6 +37,15 @@ def _learner_mode(monkeypatch):
     monkeypatch.delenv("LABKIT_STRICT_CLAIMS", raising=False)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _index_released():
+    """The 07 checks open the store's embedded Qdrant, which locks its folder: close it before the notebooks run."""
+    yield
+    from labkit.rag import store
+
+    store.forget(models.store_root() / "rag" / "qdrant")
+
+
 def defined_by(source: str, name: str, **names: Any) -> Callable[..., Any]:
     """The function ``name`` that a solution cell's ``source`` defines, run with the notebook's ``names``."""
     namespace = dict(names)
