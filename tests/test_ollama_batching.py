@@ -152,3 +152,31 @@ def test_grammar_checked_after_sampling_gives_what_grammar_first_gives() -> None
     assert answer(lambda: after.sample(llm._ctx, -1)) == expected
     assert after.redraws > 0, "the grammar never refused a token: the redraw path was not tested"
     assert llm.detokenize(expected).decode().lstrip().startswith(("{", "["))
+
+
+def test_context_ids_outside_the_vocabulary_are_a_400_and_harm_no_other_stream(server: Any) -> None:
+    """One client's bad ``context`` never reaches llama.cpp, which would refuse the whole batch."""
+    client = ollama.Client(host=server.url)
+    finished: list[Any] = []
+    started = threading.Event()
+
+    def stream() -> None:
+        for part in client.generate(model=MODEL, prompt="Write a long essay about the sea.", stream=True,
+                                    options={"temperature": 0, "num_predict": 120, "num_ctx": 1024}):
+            started.set()
+            if part.done:
+                finished.append(part)
+
+    threads = [threading.Thread(target=stream) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    assert started.wait(60)
+    bad = {"model": MODEL, "prompt": "Hi", "stream": False, "options": {**GREEDY, "num_ctx": 1024}}
+    for context in ([10**9], [-1], [1, 2, 49_152]):
+        reply = httpx.post(server.url + "/api/generate", json={**bad, "context": context}, timeout=60)
+        assert reply.status_code == 400 and "outside this model's vocabulary" in reply.json()["error"]
+    wrong_type = httpx.post(server.url + "/api/generate", json={**bad, "context": ["a"]}, timeout=60)
+    assert wrong_type.status_code == 400
+    for thread in threads:
+        thread.join()
+    assert len(finished) == 3 and all(p.done_reason == "length" and p.eval_count == 120 for p in finished)

@@ -45,6 +45,14 @@ def _check_logprobs(data: dict[str, Any], struct: str) -> tuple[bool, int]:
     return logprobs or top > 0, top
 
 
+def _check_context(context: list[Any]) -> list[int]:
+    """``context`` (a reply's token ids, sent back to continue): whole numbers only, or a 400."""
+    if not all(isinstance(t, int) and not isinstance(t, bool) for t in context):
+        raise OllamaError(400, "json: cannot unmarshal into Go struct field GenerateRequest.context of type int "
+                               "(context is a list of token ids, as a previous reply returned it)")
+    return context
+
+
 def _check_truncate(data: dict[str, Any], struct: str) -> bool:
     """Ollama's ``truncate`` (default true: cut a prompt that does not fit) and ``shift``.
 
@@ -99,7 +107,7 @@ async def generate(request: Request) -> Response:
     raw = wire.get(data, "raw", bool, s, False)
     suffix = wire.get(data, "suffix", str, s, "")
     images = wire.get(data, "images", list, s, [])
-    context = wire.get(data, "context", list, s, [])
+    context = _check_context(wire.get(data, "context", list, s, []))
     streaming = wire.get(data, "stream", bool, s, True)
     template = wire.get(data, "template", str, s)
     truncate = _check_truncate(data, s)
@@ -132,7 +140,11 @@ async def generate(request: Request) -> Response:
             messages.append({"role": "user", "content": prompt})
             text = templates.render_chat(chat_template, messages, None, runner.bos_text, runner.eos_text)
             tokens = runner.tokenize(text, add_bos=not context and not generation.starts_with_bos(text, runner.bos_text))
-        tokens = [int(t) for t in context] + tokens
+        outside = [t for t in context if not 0 <= t < runner.n_vocab]
+        if outside:  # llama.cpp would refuse the whole batch, every other request's next token with it
+            raise OllamaError(400, f"context holds token ids outside this model's vocabulary (0 to "
+                                   f"{runner.n_vocab - 1}): {outside[:5]}; send the context a reply of this model gave")
+        tokens = list(context) + tokens
         return generation.fit_to_context(tokens, opts, runner.n_ctx, truncate=truncate)
 
     req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,

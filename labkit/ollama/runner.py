@@ -120,7 +120,7 @@ class Runner(LoadedFile):
         self.n_ctx = llama_cpp.llama_n_ctx_seq(self._ctx.ctx)
         self.load_seconds = time.perf_counter() - started
         self._facts()
-        self._n_vocab = self.llm.n_vocab()
+        self._n_vocab = self.n_vocab = self.llm.n_vocab()  # token ids run from 0 to n_vocab - 1
         self._sequences = [_Sequence(i) for i in range(settings.slots)]
         self._incoming: list[_Work] = []
         self._wake = threading.Condition()
