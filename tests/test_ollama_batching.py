@@ -180,3 +180,15 @@ def test_context_ids_outside_the_vocabulary_are_a_400_and_harm_no_other_stream(s
     for thread in threads:
         thread.join()
     assert len(finished) == 3 and all(p.done_reason == "length" and p.eval_count == 120 for p in finished)
+
+
+def test_text_held_back_for_a_stop_string_is_delivered_when_the_answer_ends(server: Any) -> None:
+    """An answer's last characters that could have begun a stop string still reach the client."""
+    client = ollama.Client(host=server.url)
+    options = {**GREEDY, "num_predict": 64}
+    plain = client.generate(model=MODEL, prompt="What is the capital of France? Answer in one word.", options=options)
+    assert plain.done_reason == "stop" and plain.response, "the answer ends on its own end-of-turn token"
+    stop = plain.response[-1] + "\u00a7 never written"  # begins like the answer's last character
+    held = client.generate(model=MODEL, prompt="What is the capital of France? Answer in one word.",
+                           options={**options, "stop": [stop]})
+    assert held.response == plain.response

@@ -346,7 +346,7 @@ class Runner(LoadedFile):
 
     def _complete(self, work: _Work, reason: str) -> None:
         p = work.job.progress
-        if p.held and reason != "stop":
+        if p.held:  # text kept back in case it began a stop string (a matched one was cleared already)
             work.emit(p.held, None)
             p.held = ""
         ended = time.perf_counter()
