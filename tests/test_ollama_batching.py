@@ -192,3 +192,28 @@ def test_text_held_back_for_a_stop_string_is_delivered_when_the_answer_ends(serv
     held = client.generate(model=MODEL, prompt="What is the capital of France? Answer in one word.",
                            options={**options, "stop": [stop]})
     assert held.response == plain.response
+
+
+def test_absurd_options_are_answered_beside_running_streams(server: Any) -> None:
+    """num_thread 100000, repeat_last_n 10**9 and the like are clamped: answered at once, nobody reloads."""
+    client = ollama.Client(host=server.url)
+    finished: list[Any] = []
+    started = threading.Event()
+
+    def stream() -> None:
+        for part in client.generate(model=MODEL, prompt="Write a long essay about the sea.", stream=True,
+                                    options={"temperature": 0, "num_predict": 80, "num_ctx": 1024}):
+            started.set()
+            if part.done:
+                finished.append(part)
+
+    thread = threading.Thread(target=stream)
+    thread.start()
+    assert started.wait(60)
+    absurd = {"num_thread": 100_000, "repeat_last_n": 10**9, "top_k": 10**12, "top_p": 7, "num_ctx": 1024,
+              "num_predict": 4, "seed": 2**40, "temperature": 0.5}
+    begun = time.perf_counter()
+    reply = client.generate(model=MODEL, prompt="Hi", options=absurd)
+    assert reply.done and time.perf_counter() - begun < 30
+    thread.join()
+    assert len(finished) == 1 and finished[0].eval_count == 80

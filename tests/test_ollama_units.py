@@ -92,3 +92,21 @@ def test_tools_prompt_for_a_chatml_template() -> None:
     assert prompt.endswith("<|im_start|>tool\nok<|im_end|>\n<|im_start|>assistant\n")
     assert templates.can_call_tools(template) and not templates.can_call_tools("{{ messages }}")
     assert templates.is_go_template("{{ .System }} {{ .Prompt }}")
+
+
+def test_absurd_options_are_clamped_and_impossible_ones_refused() -> None:
+    """One client's extreme option never reaches llama.cpp as it is (options.RANGES)."""
+    from labkit.system.hardware import default_threads
+
+    merged = options.merge({"num_thread": 100_000, "repeat_last_n": 10**9, "top_p": 7, "top_k": -5,
+                            "temperature": -1, "num_batch": 0, "num_ctx": 10**12, "seed": 2**40 + 3}, None)
+    assert merged["num_thread"] == default_threads() and merged["repeat_last_n"] == 1 << 20
+    assert (merged["top_p"], merged["top_k"], merged["temperature"], merged["num_batch"]) == (1.0, 0, 0.0, 1)
+    assert merged["num_ctx"] == 1 << 20 and merged["seed"] == 3
+    assert options.merge({"seed": -7}, None)["seed"] == -1
+    for bad in ({"temperature": math.nan}, {"top_p": math.inf}):
+        with pytest.raises(OllamaError) as err:
+            options.merge(bad, None)
+        assert err.value.status == 400 and "finite" in err.value.message
+    with pytest.raises(OllamaError, match="stop takes at most"):
+        options.merge({"stop": ["x"] * 1000}, None)

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from labkit.ollama.errors import OllamaError
+from labkit.system.hardware import default_threads
 
 log = logging.getLogger("labkit.ollama")
 
@@ -75,6 +76,8 @@ def check(raw: Any) -> dict[str, Any]:
         elif key in _FLOAT:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise OllamaError(500, f'option "{key}" must be of type float32')
+            if not math.isfinite(value):
+                raise OllamaError(400, f'option "{key}" must be a finite number')
             out[key] = float(value)
         elif key in _BOOL:
             if not isinstance(value, bool):
@@ -89,12 +92,49 @@ def check(raw: Any) -> dict[str, Any]:
     return out
 
 
+# The range each numeric option is clamped to before it reaches llama.cpp: one client's absurd value
+# (num_thread 100000, repeat_last_n 10**9, top_p 7) must not allocate, spawn or misbehave on a shared
+# server. Ollama passes most values through unchecked; where llama.cpp has a limit it is this one.
+#   option                        low    high           why
+RANGES: dict[str, tuple[float, float]] = {
+    "num_keep": (0, 1 << 20),      # and never more than half the prompt limit when a prompt is cut
+    "num_predict": (-2, 1 << 20),  # -1 unlimited, -2 fill the context; the context bounds it anyway
+    "top_k": (0, 1 << 20),         # 0 turns it off; llama.cpp takes an int32
+    "top_p": (0.0, 1.0),
+    "min_p": (0.0, 1.0),
+    "typical_p": (0.0, 1.0),
+    "temperature": (0.0, 100.0),
+    "repeat_last_n": (-1, 1 << 20),  # -1 = num_ctx; also capped at num_ctx (llama.cpp allocates a ring of it)
+    "repeat_penalty": (0.0, 100.0),
+    "presence_penalty": (-100.0, 100.0),
+    "frequency_penalty": (-100.0, 100.0),
+    "num_ctx": (0, 1 << 20),       # 0 = automatic; capped at the model's trained context when loaded
+    "num_batch": (1, 8192),
+    "num_thread": (0, 1 << 10),    # 0 = the kit's default; then at most that default (the physical cores):
+}                                  # more threads than cores only wait for each other
+MAX_STOPS, MAX_STOP_CHARS = 64, 1024  # stop strings are matched against the answer after every token
+
+
+def clamp(opts: dict[str, Any]) -> dict[str, Any]:
+    """``opts`` with every number inside :data:`RANGES` (and the seed a 32-bit one); stops limited or a 400."""
+    out = dict(opts)
+    for key, (low, high) in RANGES.items():
+        value = out[key]
+        out[key] = type(value)(min(max(value, low), high))
+    out["num_thread"] = min(out["num_thread"], default_threads())
+    out["seed"] = -1 if out["seed"] < 0 else out["seed"] % 2**32
+    stops = out["stop"]
+    if len(stops) > MAX_STOPS or any(len(s) > MAX_STOP_CHARS for s in stops):
+        raise OllamaError(400, f"stop takes at most {MAX_STOPS} strings of at most {MAX_STOP_CHARS} characters")
+    return out
+
+
 def merge(request: Any, model_parameters: dict[str, Any] | None) -> dict[str, Any]:
-    """Defaults < model parameters < request options (Ollama's precedence)."""
+    """Defaults < model parameters < request options (Ollama's precedence), clamped to :data:`RANGES`."""
     opts = dict(DEFAULTS)
     opts.update(check(model_parameters or {}))
     opts.update(check(request))
-    return opts
+    return clamp(opts)
 
 
 def default_num_ctx(trained: int) -> int:

@@ -135,7 +135,7 @@ def sampler_chain(model: Any, n_vocab: int, n_ctx: int, opts: dict[str, Any], gr
     from llama_cpp import _internals
 
     chain = _internals.LlamaSampler()
-    last_n = n_ctx if opts["repeat_last_n"] < 0 else opts["repeat_last_n"]
+    last_n = n_ctx if opts["repeat_last_n"] < 0 else min(opts["repeat_last_n"], n_ctx)  # a ring of last_n tokens
     chain.add_penalties(n_vocab, last_n, opts["repeat_penalty"], opts["frequency_penalty"],
                         opts["presence_penalty"])
     if opts["temperature"] <= 0:
