@@ -115,7 +115,8 @@ def test_bound_tools_leave_a_plain_question_alone(client: ollama.Client) -> None
 
 def test_every_format_of_bench_tool_formats_runs(url: str, client: ollama.Client) -> None:
     """bench/tool_formats.py's formats on one prompt that needs the tool: each returns the calls it
-    made, and the forced one a well-formed call."""
+    made, the forced one a well-formed call, and the tags-only reading of the kit's answer no more
+    calls than the server found in it."""
     import sys
     from pathlib import Path
 
@@ -125,8 +126,14 @@ def test_every_format_of_bench_tool_formats_runs(url: str, client: ollama.Client
     need, no_need = tool_formats.lesson_prompts()  # read from lesson 06
     assert len(need) >= 20 and len(no_need) >= 10
     found = tool_formats.formats(client, url)
-    assert len(found) == 6
+    assert len(found) == 7
     for name, calls_for in found.items():
         calls = calls_for(need[0])
         assert isinstance(calls, list), name
     assert tool_formats.right_call(found['forced (/v1, tool_choice="required")'](need[0]))
+    every, tags_only = (calls_for(need[0]) for name, calls_for in found.items() if name.startswith("Hermes"))
+    assert len(tags_only) <= len(every)
+    call = '{"name": "get_weather", "arguments": {"city": "Oslo"}}'
+    assert tool_formats.tagged_calls(call) == []  # bare JSON: not a tag
+    assert tool_formats.tagged_calls(f"<tool_call>\n{call}\n</tool_call>") == [
+        {"name": "get_weather", "arguments": {"city": "Oslo"}}]
