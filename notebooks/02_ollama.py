@@ -92,6 +92,24 @@ print("capabilities:", info.capabilities)
 print("template starts:", info.template[:60].replace("\n", "\\n"))
 
 # %% [markdown]
+# The course's third model, `qwen2.5-coder:0.5b`, is the one that can decide when to call a tool
+# and answer from documents (lesson 00 says where its file comes from). `show` says what it can do
+# and the context it was trained for:
+
+# %%
+from labkit.measure import memory
+
+client.pull("qwen2.5-coder:0.5b")  # the kit's server: from the model store; a real Ollama: its library
+qwen = client.show("qwen2.5-coder:0.5b")
+trained = qwen.modelinfo["qwen2.context_length"]
+print("capabilities:", qwen.capabilities, "| trained context:", trained)
+kv = {n: memory.estimate("qwen2.5-coder:0.5b", n).kv_cache for n in (4096, trained)}
+say("It was trained on contexts of {t:,} tokens, and `tools` among its capabilities means its chat template "
+    "can present tools. A server still gives it {d:,} tokens unless a request asks for more (`num_ctx`, section "
+    "4): the whole {t:,} would reserve {big:.0f} MB of KV cache for each request it serves at once, against "
+    "{small:.0f} MB at {d:,}.", t=trained, d=4096, big=kv[trained] / 1e6, small=kv[4096] / 1e6);
+
+# %% [markdown]
 # ## 3. `ChatOllama`: invoke, stream, batch
 #
 # Always pass `num_ctx`. Left unset, the server picks a context window itself: current Ollama
