@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -154,31 +155,38 @@ def test_grammar_checked_after_sampling_gives_what_grammar_first_gives() -> None
     assert llm.detokenize(expected).decode().lstrip().startswith(("{", "["))
 
 
-def test_context_ids_outside_the_vocabulary_are_a_400_and_harm_no_other_stream(server: Any) -> None:
-    """One client's bad ``context`` never reaches llama.cpp, which would refuse the whole batch."""
+@contextmanager
+def ordinary_streams(server: Any, count: int, num_predict: int) -> Iterator[list[Any]]:
+    """``count`` greedy streams generating ``num_predict`` tokens in the background; their final parts once joined."""
     client = ollama.Client(host=server.url)
     finished: list[Any] = []
     started = threading.Event()
 
     def stream() -> None:
         for part in client.generate(model=MODEL, prompt="Write a long essay about the sea.", stream=True,
-                                    options={"temperature": 0, "num_predict": 120, "num_ctx": 1024}):
+                                    options={"temperature": 0, "num_predict": num_predict, "num_ctx": 1024}):
             started.set()
             if part.done:
                 finished.append(part)
 
-    threads = [threading.Thread(target=stream) for _ in range(3)]
+    threads = [threading.Thread(target=stream) for _ in range(count)]
     for thread in threads:
         thread.start()
     assert started.wait(60)
-    bad = {"model": MODEL, "prompt": "Hi", "stream": False, "options": {**GREEDY, "num_ctx": 1024}}
-    for context in ([10**9], [-1], [1, 2, 49_152]):
-        reply = httpx.post(server.url + "/api/generate", json={**bad, "context": context}, timeout=60)
-        assert reply.status_code == 400 and "outside this model's vocabulary" in reply.json()["error"]
-    wrong_type = httpx.post(server.url + "/api/generate", json={**bad, "context": ["a"]}, timeout=60)
-    assert wrong_type.status_code == 400
+    yield finished
     for thread in threads:
         thread.join()
+
+
+def test_context_ids_outside_the_vocabulary_are_a_400_and_harm_no_other_stream(server: Any) -> None:
+    """One client's bad ``context`` never reaches llama.cpp, which would refuse the whole batch."""
+    with ordinary_streams(server, 3, 120) as finished:
+        bad = {"model": MODEL, "prompt": "Hi", "stream": False, "options": {**GREEDY, "num_ctx": 1024}}
+        for context in ([10**9], [-1], [1, 2, 49_152]):
+            reply = httpx.post(server.url + "/api/generate", json={**bad, "context": context}, timeout=60)
+            assert reply.status_code == 400 and "outside this model's vocabulary" in reply.json()["error"]
+        wrong_type = httpx.post(server.url + "/api/generate", json={**bad, "context": ["a"]}, timeout=60)
+        assert wrong_type.status_code == 400
     assert len(finished) == 3 and all(p.done_reason == "length" and p.eval_count == 120 for p in finished)
 
 
@@ -196,24 +204,10 @@ def test_text_held_back_for_a_stop_string_is_delivered_when_the_answer_ends(serv
 
 def test_absurd_options_are_answered_beside_running_streams(server: Any) -> None:
     """num_thread 100000, repeat_last_n 10**9 and the like are clamped: answered at once, nobody reloads."""
-    client = ollama.Client(host=server.url)
-    finished: list[Any] = []
-    started = threading.Event()
-
-    def stream() -> None:
-        for part in client.generate(model=MODEL, prompt="Write a long essay about the sea.", stream=True,
-                                    options={"temperature": 0, "num_predict": 80, "num_ctx": 1024}):
-            started.set()
-            if part.done:
-                finished.append(part)
-
-    thread = threading.Thread(target=stream)
-    thread.start()
-    assert started.wait(60)
     absurd = {"num_thread": 100_000, "repeat_last_n": 10**9, "top_k": 10**12, "top_p": 7, "num_ctx": 1024,
               "num_predict": 4, "seed": 2**40, "temperature": 0.5}
-    begun = time.perf_counter()
-    reply = client.generate(model=MODEL, prompt="Hi", options=absurd)
-    assert reply.done and time.perf_counter() - begun < 30
-    thread.join()
+    with ordinary_streams(server, 1, 80) as finished:
+        begun = time.perf_counter()
+        reply = ollama.Client(host=server.url).generate(model=MODEL, prompt="Hi", options=absurd)
+        assert reply.done and time.perf_counter() - begun < 30
     assert len(finished) == 1 and finished[0].eval_count == 80
