@@ -3,8 +3,11 @@
 ``data/eval/tasks.jsonl`` holds 40 tasks in six categories (arithmetic,
 facts, format, json, extraction, instructions). :func:`evaluate` sends each
 prompt to a chat model or LLM, checks the answer mechanically and returns
-per-category accuracy. It is how the local-vs-cloud lesson compares
-capability with numbers rather than impressions (notebooks/05_local_vs_cloud).
+per-category accuracy. :func:`run` also times each answer and counts its
+tokens, and :func:`side_by_side` puts several models' runs in one table, so a
+bigger model's cost in speed and its gain in capability are both measured. It
+is how the local-vs-cloud lesson compares capability with numbers rather than
+impressions (notebooks/05_local_vs_cloud).
 
 A cloud model can be scored the same way — pass any LangChain chat model —
 but only when a learner opts in with their own API key; nothing here calls a
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,11 +43,20 @@ class Task:
 
 @dataclass(frozen=True)
 class Result:
-    """One task's outcome."""
+    """One task's outcome, and what it cost.
+
+    ``seconds`` is the wall time of the call (reading the prompt and writing the answer);
+    ``tokens`` the answer's length in tokens, as the model reports it or, for LangChain's llama.cpp
+    classes, which report none, counted with the model's own tokenizer (None when neither is
+    possible); ``cut`` says the answer stopped at the model's ``max_tokens`` rather than ending.
+    """
 
     task: Task
     output: str
     correct: bool
+    seconds: float = 0.0
+    tokens: int | None = None
+    cut: bool = False
 
 
 def load_tasks(path: str | Path | None = None) -> list[Task]:
@@ -112,9 +125,26 @@ def _text(reply: Any) -> str:
     return reply if isinstance(reply, str) else str(getattr(reply, "content", reply))
 
 
+def _answer_tokens(llm: Any, reply: Any, text: str) -> int | None:
+    """Tokens of an answer: the model's own usage report, else its tokenizer's count, else None."""
+    usage = getattr(reply, "usage_metadata", None)
+    if usage and usage.get("output_tokens") is not None:
+        return int(usage["output_tokens"])
+    client = getattr(llm, "client", None)  # ChatLlamaCpp / LlamaCpp: a llama_cpp.Llama
+    if hasattr(client, "tokenize"):
+        return len(client.tokenize(text.encode(), add_bos=False, special=True))
+    return None
+
+
+def _cut(reply: Any) -> bool:
+    """Did the answer stop at the token limit? (``finish_reason`` or Ollama's ``done_reason``.)"""
+    metadata = getattr(reply, "response_metadata", None) or {}
+    return (metadata.get("finish_reason") or metadata.get("done_reason")) == "length"
+
+
 def run(llm: Any, tasks: list[Task] | None = None, categories: tuple[str, ...] | None = None,
         per_category: int | None = None, progress: bool = True) -> list[Result]:
-    """Send every task to ``llm`` (anything with ``.invoke``) and check each answer."""
+    """Send every task to ``llm`` (anything with ``.invoke``) and check each answer, timing each call."""
     from tqdm.auto import tqdm
 
     chosen = [t for t in (tasks or load_tasks()) if categories is None or t.category in categories]
@@ -128,8 +158,12 @@ def run(llm: Any, tasks: list[Task] | None = None, categories: tuple[str, ...] |
         chosen = kept
     results = []
     for task in tqdm(chosen, desc="evaluating", unit="task", disable=not progress):
-        output = _text(llm.invoke(task.prompt))
-        results.append(Result(task, output, is_correct(task, output)))
+        start = time.perf_counter()
+        reply = llm.invoke(task.prompt)
+        seconds = time.perf_counter() - start
+        output = _text(reply)
+        results.append(Result(task, output, is_correct(task, output), seconds, _answer_tokens(llm, reply, output),
+                              _cut(reply)))
     return results
 
 
@@ -143,6 +177,35 @@ def accuracy(results: list[Result]):
     return table.rename(columns={"mean": "accuracy", "sum": "correct", "count": "tasks"})
 
 
+def side_by_side(runs: dict[str, list[Result]], extra: dict[str, dict[str, float]] | None = None):
+    """Several models' runs of the same tasks in one table, a column per model (a pandas DataFrame).
+
+    Rows: tasks passed, accuracy in % overall and per category, seconds for all the tasks and per
+    task (wall time of each call: reading the prompt and writing the answer), answer tokens per
+    task, answers cut at ``max_tokens``; then, for each model, the rows of ``extra[model]`` (row
+    name -> value: what was measured apart, such as decode speed and memory).
+    Introduced in notebooks/05_local_vs_cloud.
+    """
+    import pandas as pd
+
+    columns = {}
+    for model, results in runs.items():
+        table = accuracy(results)
+        seconds = sum(r.seconds for r in results)
+        counted = [r.tokens for r in results if r.tokens is not None]
+        column = {"tasks passed": table.loc["all", "correct"], "accuracy %, all": 100 * table.loc["all", "accuracy"]}
+        column |= {f"accuracy %, {c}": 100 * table.loc[c, "accuracy"] for c in CATEGORIES if c in table.index}
+        column |= {
+            "seconds, all tasks": seconds,
+            "seconds per task": seconds / len(results),
+            "answer tokens per task": sum(counted) / len(counted) if counted else float("nan"),
+            "answers cut at max_tokens": sum(r.cut for r in results),
+        }
+        columns[model] = column | (extra or {}).get(model, {})
+    rows = list(dict.fromkeys(row for column in columns.values() for row in column))  # in order, none twice
+    return pd.DataFrame(columns).reindex(rows)
+
+
 def evaluate(llm: Any, **kwargs: Any):
     """Run the tasks on ``llm`` and return per-category accuracy (see :func:`run` for options)."""
     return accuracy(run(llm, **kwargs))
@@ -153,7 +216,9 @@ def published_reference(path: str | Path | None = None):
 
     From ``data/capability_reference.csv``, each row with its source and date: the same
     authors evaluated SmolLM2 at 135M, 360M and 1.7B parameters the same way, so the
-    rows show how capability grows with size. Introduced in notebooks/05_local_vs_cloud.
+    rows show how capability grows with size; their 360M model card adds Qwen2.5-0.5B-Instruct,
+    evaluated alongside (the general model of the size and family of the kit's Qwen2.5-Coder,
+    not that model). Rows are sorted by parameters. Introduced in notebooks/05_local_vs_cloud.
     """
     import pandas as pd
 

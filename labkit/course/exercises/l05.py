@@ -78,7 +78,7 @@ def fair_latency(answer: Any) -> tuple[bool, str]:
     choice = str(answer).strip().lower()[:1]
     if choice == "c":
         return True, ("a 135M model and a hosted model many times its size do not answer the same questions "
-                      "correctly; first find the models that pass your task (section 4), then compare their "
+                      "correctly; first find the models that pass your task (section 5), then compare their "
                       "latency, cost and privacy.")
     if choice == "a":
         return False, ("the explorer times two different models: the faster one may not answer your task at all. "
