@@ -3,7 +3,7 @@
 A grammar makes a call well-formed once the model writes one (labkit/ollama/toolgrammar.py); this
 script measures the other half: how often the model calls the tool for prompts that need it, and
 how often for prompts that need none (a false call). Every format runs against ``labkit serve``
-in its own process, greedy, on the same 20 + 10 prompts lesson 06 uses, for the model ``--model``
+in its own process, greedy, on the weather prompts and the prompts needing no tool that lesson 06 uses (``NEED``, ``NO_NEED``), for the model ``--model``
 names (default ``smollm2:135m``, the course model; ``qwen2.5-coder:0.5b`` is the kit's model for tools):
 
 * **Hermes + lazy grammar: <tool_call>, ```json, bare JSON**: ``ChatOllama.bind_tools``, the kit's

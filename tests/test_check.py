@@ -91,7 +91,7 @@ CASES = {
     "05.3": ("c", "a", "two different models"),
     "06.1": (None, lambda llm: "a chain", "return the chain"),
     "06.2": (None, lambda llm, prompts: len(prompts), "between 0 and 1"),
-    "06.3": ("b", "a", "what does tool_choice"),
+    "06.3": ("b", "a", "what was it offered"),
     "07.1": (None, lambda sizes: 999, "return one of the sizes"),
     "07.2": (None, lambda store, note_id, text, question: {"answer": "?"}, "no more chunks than before"),
     "07.3": ("b", "a", "outside both recorded processes"),

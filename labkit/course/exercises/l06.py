@@ -63,7 +63,8 @@ def call_rate(function: Any) -> tuple[bool, str]:
         return "sunny"
 
     paths = {
-        "model decides": engines.chat_model("ollama", max_tokens=64).bind_tools([get_weather]),
+        "qwen2.5-coder:0.5b decides": engines.ollama_chat("qwen2.5-coder:0.5b", num_ctx=2048, num_predict=64)
+        .bind_tools([get_weather]),
         "forced": ChatOpenAI(base_url=f"{ollama_base_url()}/v1", api_key="local", model="smollm2:135m",
                              temperature=0, max_tokens=64).bind_tools([get_weather], tool_choice="any"),
     }
@@ -86,28 +87,28 @@ def call_rate(function: Any) -> tuple[bool, str]:
             raise NotYet(f"on the '{name}' path your rate is {value:.2f}, but {wanted:.2f} of the replies hold a "
                          f"well-formed call; {hint}")
         found.append(f"{name}: {value:.2f}")
-    return True, "right on both paths (" + ", ".join(found) + "): forced calls are always well-formed, but they " \
-                 "come whether or not the question needed the tool."
+    return True, "right on both paths (" + ", ".join(found) + "): a model that decides calls for some prompts " \
+                 "only; forced calls are always well-formed, but they come whether or not the question needed the tool."
 
 
-def second_request(answer: Any) -> tuple[bool, str]:
-    """06.3: why the agent loop answers with a model that has no tools."""
+def plain_agent(answer: Any) -> tuple[bool, str]:
+    """06.3: what the plain create_agent run shows."""
     choice = str(answer).strip().lower()[:1]
     if choice == "b":
-        return True, ("tool_choice='any' makes the grammar accept only a call, on every request, so a forced model "
-                      "can never answer in words: the loop would call get_weather forever. The last turn goes to a "
-                      "model without tools, which reads the ToolMessage like any other message.")
+        return True, ("create_agent offers the tools on every turn, and a 0.5B model that has just read a result "
+                      "tends to call again; nothing ends the loop but LangGraph's recursion limit. Rule 3 ends it: "
+                      "when no new call is left, the model gets the facts and no tools, so it can only answer.")
     if choice == "a":
-        return False, ("a ToolMessage is text in the prompt like any other message, with or without tools bound; "
-                       "what does tool_choice='any' allow the next answer to be?")
+        return False, ("a ToolMessage is text in the prompt like any other message (the chat template writes it "
+                       "as a tool response); the model reads it. What was it offered on the next turn?")
     if choice == "c":
-        return False, ("section 3 measured what the forced path returns: a call every time, even when no tool was "
-                       "needed. What would it return after the tool's result?")
+        return False, ("get_weather is a dictionary lookup: it returns a string for any city and raises nothing. "
+                       "Look at what the model did on each turn, not the tool")
     return False, "answer 'a', 'b' or 'c'"
 
 
 EXERCISES = {
     "06.1": Exercise("Write one_word_chain(llm): a chain that answers with one lowercase word.", one_word_chain),
     "06.2": Exercise("Write call_rate(llm, prompts): the share of well-formed get_weather calls.", call_rate),
-    "06.3": Exercise("Why does the agent loop answer with a model that has no tools?", second_request),
+    "06.3": Exercise("What does the plain create_agent run tell you?", plain_agent),
 }
