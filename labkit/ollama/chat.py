@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labkit.ollama import classroom, generation, options, templates, toolcalls, toolgrammar, wire
+from labkit.ollama import classroom, generation, grammars, options, templates, toolcalls, wire
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.generation import Event, Facts
 from labkit.ollama.runner import Runner
@@ -216,16 +216,10 @@ async def chat(request: Request) -> Response:
     def build(runner: Runner, opts: dict[str, Any]) -> list[int]:
         return generation.chat_tokens(runner, info.template, all_messages, tools, opts, truncate)
 
-    constraint = None
-    if tools:
-        try:  # a call the model starts can only be well-formed (labkit.ollama.toolgrammar)
-            constraint = toolgrammar.for_tools(tools, forced=False)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise OllamaError(400, f"invalid tools: {exc}") from None
-        except Exception as exc:  # llama.cpp refuses a schema it cannot turn into a grammar
-            raise OllamaError(400, f"invalid tool parameters schema: {exc}") from None
+    # A call the model starts can only be well-formed (labkit.ollama.toolgrammar); checked before admission.
+    spec = grammars.Tools(tools) if tools else None
     req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,
-                                       client=classroom.client_of(request), constraint=constraint)
+                                       client=classroom.client_of(request), tools=spec)
     running = await generation.start(request.app.state.scheduler, req)
     events = running.events if not tools else toolcalls.split_events(running.events, toolcalls.tool_names(tools))
 

@@ -17,10 +17,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from labkit.ollama import classroom, metadata, names, options, store, templates
+from labkit.ollama import classroom, grammars, metadata, names, options, store, templates
 from labkit.ollama.errors import OllamaError, model_not_found
 from labkit.ollama.runner import Job, LoadSettings, Outcome, Runner
 from labkit.ollama.scheduler import Lease, Scheduler
@@ -93,29 +92,6 @@ def load_settings(info: Facts, opts: dict[str, Any], embedding: bool = False, sl
     return LoadSettings(info.path, num_ctx, min(batch, num_ctx), threads, embedding, 1 if embedding else slots)
 
 
-@lru_cache(maxsize=32)
-def _grammar(spec: str) -> Any:
-    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
-
-    from labkit.system.logs import install
-
-    install()  # a grammar llama.cpp cannot parse is reported through its log
-    if spec == '"json"':
-        return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
-    return LlamaGrammar.from_json_schema(spec, verbose=False)
-
-
-def grammar_for(fmt: Any) -> Any:
-    """A llama.cpp grammar for ``format`` ("json" or a JSON Schema); None for free text."""
-    schema = options.json_schema_of(fmt)
-    if schema is None:
-        return None
-    try:
-        return _grammar(json.dumps(schema, sort_keys=True))
-    except Exception as exc:  # llama.cpp refuses schemas it cannot turn into a grammar
-        raise OllamaError(500, f"invalid format: {json.dumps(fmt)}; {exc}") from None
-
-
 # ---- the run ------------------------------------------------------------------------------------
 
 PromptBuilder = Callable[[Runner, dict[str, Any]], list[int]]
@@ -134,7 +110,7 @@ class GenerationRequest:
     logprobs: bool = False
     top_logprobs: int = 0
     client: str = ""  # who asks, for fair turns (labkit.ollama.classroom.client_of)
-    constraint: Any = None  # a tool-call grammar (labkit.ollama.toolgrammar); used when no format is given
+    tools: grammars.Tools | None = None  # tools whose calls a grammar holds to their schemas; unless a format is given
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -179,7 +155,8 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
     request in (see :mod:`labkit.ollama.scheduler`), it waits for its next turn here, on
     the event loop, without holding a thread.
     """
-    grammar = await asyncio.to_thread(grammar_for, req.format) if req.format not in (None, "") else req.constraint
+    # Parsed and checked here, in a worker thread, before the request waits for a slot (labkit.ollama.grammars).
+    grammar = await asyncio.to_thread(grammars.prepare, req.info.path, req.format, req.tools)
     settings = load_settings(req.info, req.opts, slots=scheduler.num_parallel)
     lease = await scheduler.acquire(req.model, settings, req.keep_alive, req.client)
     loop = asyncio.get_running_loop()
