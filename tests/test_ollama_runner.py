@@ -1,0 +1,54 @@
+"""The runner's batch on the real course model: one request's fault ends that request only.
+
+llama.cpp refuses a whole batch for one bad token; the runner then decodes each request's part alone,
+so the request at fault ends with the error and the others in the batch give the very tokens they
+give alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from labkit.ollama import options, store
+from labkit.ollama.runner import Job, LoadSettings, Runner
+
+MODEL = "smollm2:135m"
+PROMPTS = ["The capital of France is", "Once upon a time", "Water boils at"]
+
+
+@pytest.fixture(scope="module")
+def runner() -> Iterator[Runner]:
+    model = store.find(MODEL)
+    assert model is not None
+    loaded = Runner(LoadSettings(path=str(model.gguf_path()), num_ctx=256, num_batch=64, num_thread=1, slots=4))
+    try:
+        yield loaded
+    finally:
+        loaded.close()
+
+
+def _job(runner: Runner, prompt: str, extra: list[int] | None = None) -> Job:
+    opts = options.merge({"temperature": 0, "num_predict": 40}, None)
+    return Job(prompt_tokens=runner.tokenize(prompt) + (extra or []), options=opts)
+
+
+def test_a_bad_token_ends_its_own_request_and_no_other(runner: Runner) -> None:
+    alone = [runner.generate(_job(runner, p), lambda text, probs: None) for p in PROMPTS]
+    generating = threading.Semaphore(0)
+    jobs = [_job(runner, p) for p in PROMPTS]
+    futures = [runner.submit(job, lambda text, probs: generating.release()) for job in jobs]
+    for _ in PROMPTS:  # every good request is answering: the bad one joins their batch
+        assert generating.acquire(timeout=60)
+    bad = runner.submit(_job(runner, "Hi", [runner.n_vocab + 5]), lambda text, probs: None)
+    with pytest.raises(RuntimeError, match="llama_decode returned"):
+        bad.result(timeout=60)
+    together = [future.result(timeout=120) for future in futures]
+    assert [o.done_reason for o in together] == [o.done_reason for o in alone]
+    assert [o.tokens for o in together] == [o.tokens for o in alone]
+    # The runner goes on serving: the bad request's sequence is free and clean.
+    again = runner.generate(_job(runner, PROMPTS[0]), lambda text, probs: None)
+    assert again.tokens == alone[0].tokens
+
