@@ -52,3 +52,27 @@ def test_a_bad_token_ends_its_own_request_and_no_other(runner: Runner) -> None:
     again = runner.generate(_job(runner, PROMPTS[0]), lambda text, probs: None)
     assert again.tokens == alone[0].tokens
 
+
+def test_one_waiter_pauses_one_generation_not_all(runner: Runner) -> None:
+    """Four generations past their slice and one request in line: one of them pauses, three go on."""
+    import asyncio
+
+    from labkit.ollama.scheduler import Line
+
+    async def scenario() -> list[object]:
+        line = Line()
+        waiter = asyncio.ensure_future(line.take("newcomer"))  # no free slot: it waits in line
+        await asyncio.sleep(0)
+        assert line.count == 1
+        jobs = [_job(runner, p) for p in [*PROMPTS, "def fibonacci(n):"]]
+        for job in jobs:
+            job.others_waiting = line.claim  # what the server's generations ask (labkit.ollama.generation)
+        futures = [runner.submit(job, lambda text, probs: None) for job in jobs]
+        outcomes = [await asyncio.wrap_future(f) for f in futures]
+        waiter.cancel()
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    paused = [o for o in outcomes if o is None]
+    assert len(paused) == 1, f"{len(paused)} generations paused for one waiter"
+    assert all(o.done_reason in ("length", "stop") for o in outcomes if o is not None)

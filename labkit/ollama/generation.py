@@ -163,7 +163,7 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
     queue: asyncio.Queue[Event] = asyncio.Queue()
     line = lease.loaded.line
     job = Job(prompt_tokens=[], options=req.opts, grammar=grammar, stop=list(req.opts.get("stop") or []),
-              logprobs=req.logprobs, top_logprobs=req.top_logprobs, others_waiting=lambda: line.count > 0)
+              logprobs=req.logprobs, top_logprobs=req.top_logprobs, others_waiting=line.claim)
 
     def push(event: Event) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, event)

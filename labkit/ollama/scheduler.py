@@ -24,7 +24,8 @@ and a running generation takes turns too:
    learner who sends ten requests at once does not get ten turns in a row.
 2. A generation that has produced ``SLICE_TOKENS`` tokens (16, in
    :mod:`labkit.ollama.runner`) checks after each further token whether anyone is
-   waiting. If so it pauses: its KV cells are saved, its slot goes to the next in line,
+   waiting that no other pause already makes room for (:meth:`Line.claim`: one waiter
+   pauses one generation, not every one past its slice). If so it pauses: its KV cells are saved, its slot goes to the next in line,
    and it joins the back of the line. When its turn comes it goes on where it stopped,
    with its own sampler (random state, grammar) unchanged: no prompt is read twice and
    a seeded answer stays the same.
@@ -95,17 +96,39 @@ class Line:
     def __init__(self) -> None:
         self.free: list[AnyRunner] = []
         self.waiting: dict[str, deque[asyncio.Future[AnyRunner]]] = {}  # client -> its requests, in rotation order
-        self.count = 0  # requests waiting; read by generation threads to decide whether to pause
+        self.count = 0    # requests waiting
+        self.claimed = 0  # of those, how many a pausing generation is already making room for
+        self._counts = threading.Lock()  # count and claimed are read by decode threads (claim)
 
-    def give(self, runner: AnyRunner) -> None:
-        """A context is free: hand it to the next client in rotation, or keep it."""
+    def claim(self) -> bool:
+        """Should a generation past its slice pause now? Yes for one waiter no other pause serves yet.
+
+        Called from a decode thread. Each waiter is claimed by one pausing generation, so one request
+        in line pauses one generation, not every one past its slice. The claim ends when the pausing
+        generation's slot is handed on (:meth:`give` with ``claimed``).
+        """
+        with self._counts:
+            if self.count > self.claimed:
+                self.claimed += 1
+                return True
+            return False
+
+    def give(self, runner: AnyRunner, claimed: bool = False) -> None:
+        """A context is free: hand it to the next client in rotation, or keep it.
+
+        ``claimed``: the context of a generation that paused for a waiter (see :meth:`claim`).
+        """
+        if claimed:
+            with self._counts:
+                self.claimed = max(0, self.claimed - 1)
         while self.waiting:
             client = next(iter(self.waiting))
             requests = self.waiting.pop(client)
             turn = requests.popleft()
             if requests:
                 self.waiting[client] = requests  # the client's other requests: back of the rotation
-            self.count -= 1
+            with self._counts:
+                self.count -= 1
             if not turn.done():  # (a request that gave up has already left the line)
                 turn.set_result(runner)
                 return
@@ -117,7 +140,8 @@ class Line:
             return self.free.pop()
         turn: asyncio.Future[AnyRunner] = asyncio.get_running_loop().create_future()
         self.waiting.setdefault(client, deque()).append(turn)
-        self.count += 1
+        with self._counts:
+            self.count += 1
         try:
             return await turn
         except asyncio.CancelledError:
@@ -127,7 +151,9 @@ class Line:
                 requests = self.waiting.get(client)
                 if requests is not None and turn in requests:
                     requests.remove(turn)
-                    self.count -= 1
+                    with self._counts:
+                        self.count -= 1
+                        self.claimed = min(self.claimed, self.count)
                     if not requests:
                         del self.waiting[client]
             raise
@@ -253,7 +279,7 @@ class Scheduler:
         is cancelled the request counts as finished: do not release it again.
         """
         loaded = lease.loaded
-        loaded.line.give(lease.runner)
+        loaded.line.give(lease.runner, claimed=True)
         try:
             runner = await loaded.line.take(client)
         except BaseException:
