@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labkit.ollama import classroom, generation, grammars, options, templates, toolcalls, wire
+from labkit.ollama import classroom, generation, grammars, hangup, options, templates, toolcalls, wire
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.generation import Event, Facts
 from labkit.ollama.runner import Runner
@@ -149,7 +149,7 @@ async def generate(request: Request) -> Response:
 
     req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,
                                        client=classroom.client_of(request))
-    running = await generation.start(request.app.state.scheduler, req)
+    running = await hangup.unless_gone(request, generation.start(request.app.state.scheduler, req))
 
     def chunk(text: str, probs: Any) -> dict[str, Any]:
         return wire.chunk(name, {"response": text}, done=False, logprobs=probs)
@@ -165,7 +165,7 @@ async def generate(request: Request) -> Response:
 
     if streaming:
         return wire.stream(_ndjson(running.events, chunk, final))
-    return await _collect(running.events, chunk, final, key="response")
+    return await hangup.unless_gone(request, _collect(running.events, chunk, final, key="response"))
 
 
 # ---- /api/chat -----------------------------------------------------------------------------
@@ -220,7 +220,7 @@ async def chat(request: Request) -> Response:
     spec = grammars.Tools(tools) if tools else None
     req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,
                                        client=classroom.client_of(request), tools=spec)
-    running = await generation.start(request.app.state.scheduler, req)
+    running = await hangup.unless_gone(request, generation.start(request.app.state.scheduler, req))
     events = running.events if not tools else toolcalls.split_events(running.events, toolcalls.tool_names(tools))
 
     def chunk(text: str, probs: Any, calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -238,7 +238,7 @@ async def chat(request: Request) -> Response:
 
     if streaming:
         return wire.stream(_ndjson(events, chunk, final))
-    return await _collect(events, chunk, final, key="message")
+    return await hangup.unless_gone(request, _collect(events, chunk, final, key="message"))
 
 
 # ---- writing the reply -----------------------------------------------------------------------

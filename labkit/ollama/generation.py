@@ -171,6 +171,8 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
     def emit(text: str, probs: list[dict[str, Any]] | None) -> None:
         push(Event("text", text, probs))
 
+    turn: list[asyncio.Task[Lease]] = []  # the wait for the next turn while paused (cancelled if the client goes)
+
     async def drive() -> None:
         current, holding = lease, True
         scheduler.running_jobs.add(job.cancel)  # so that stopping the server can cancel it
@@ -180,8 +182,22 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
                 outcome = await asyncio.wrap_future(current.runner.submit(job, emit))
                 if outcome is not None:
                     break
+                if job.cancel.is_set():  # paused, and its client left meanwhile: dropped, not resumed
+                    holding = False
+                    scheduler.release(current, req.keep_alive, claimed=True)
+                    return
                 holding = False  # paused: someone else's turn
-                current = await scheduler.take_turn(current, req.client)
+                turn.append(scheduler.take_turn(current, req.client))
+                try:
+                    current = await turn[-1]
+                except asyncio.CancelledError:  # the client left, or the server stops, while it waited in line
+                    if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                        raise
+                    push(Event("error", error="the server is shutting down" if scheduler.stopping else
+                               "cancelled: the client left", status=503))
+                    return
+                finally:
+                    turn.clear()
                 holding = True
             push(Event("done", outcome=outcome))
         except OllamaError as exc:
@@ -207,6 +223,8 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
                     return
         finally:
             job.cancel.set()  # client gone or stream closed: stop the worker at the next token
+            for waiting in turn:  # paused in line: leave it, the job is not resumed
+                waiting.cancel()
 
     return Running(lease, job, events(), req)
 

@@ -23,6 +23,7 @@ from labkit.ollama import (
     classroom,
     generation,
     grammars,
+    hangup,
     options,
     store,
     templates,
@@ -148,7 +149,7 @@ async def _start(request: Request, data: dict[str, Any], build_factory: Any,
     keep_alive = options.default_keep_alive()
     req = generation.GenerationRequest(model, info, opts, keep_alive, build_factory(model, info), _format(data),
                                        client=classroom.client_of(request), tools=tools)
-    return await generation.start(request.app.state.scheduler, req), name
+    return await hangup.unless_gone(request, generation.start(request.app.state.scheduler, req)), name
 
 
 def _usage(outcome: Any) -> dict[str, int]:
@@ -247,25 +248,28 @@ async def _chat_completions(request: Request) -> Response:
 
         return _sse(chunks())
 
-    parts: list[str] = []
-    calls: list[dict[str, Any]] = []
-    async for event in events:
-        if event.kind in ("text", "tools"):
-            parts.append(event.text)
-            calls.extend(event.calls or [])
-        elif event.kind == "error":
-            raise OllamaError(500, event.error)
-        else:
-            assert event.outcome is not None
-            generation.note_usage(request, event)
-            message: dict[str, Any] = {"role": "assistant", "content": "".join(parts)}
-            if calls:
-                message["tool_calls"] = openai_calls(calls)
-            reason = "tool_calls" if calls else event.outcome.done_reason
-            return JSONResponse({**base, "object": "chat.completion",
-                                 "choices": [{"index": 0, "message": message, "finish_reason": reason}],
-                                 "usage": _usage(event.outcome)})
-    raise OllamaError(500, "generation ended without a result")
+    async def collect() -> Response:
+        parts: list[str] = []
+        calls: list[dict[str, Any]] = []
+        async for event in events:
+            if event.kind in ("text", "tools"):
+                parts.append(event.text)
+                calls.extend(event.calls or [])
+            elif event.kind == "error":
+                raise OllamaError(event.status, event.error)
+            else:
+                assert event.outcome is not None
+                generation.note_usage(request, event)
+                message: dict[str, Any] = {"role": "assistant", "content": "".join(parts)}
+                if calls:
+                    message["tool_calls"] = openai_calls(calls)
+                reason = "tool_calls" if calls else event.outcome.done_reason
+                return JSONResponse({**base, "object": "chat.completion",
+                                     "choices": [{"index": 0, "message": message, "finish_reason": reason}],
+                                     "usage": _usage(event.outcome)})
+        raise OllamaError(500, "generation ended without a result")
+
+    return await hangup.unless_gone(request, collect())
 
 
 # ---- /v1/completions ---------------------------------------------------------------------------
@@ -312,19 +316,22 @@ async def _completions(request: Request) -> Response:
                     raise OllamaError(500, event.error)
 
         return _sse(chunks())
-    parts: list[str] = []
-    async for event in running.events:
-        if event.kind == "text":
-            parts.append(event.text)
-        elif event.kind == "error":
-            raise OllamaError(500, event.error)
-        else:
-            assert event.outcome is not None
-            generation.note_usage(request, event)
-            return JSONResponse({**base, "choices": [{"index": 0, "text": "".join(parts),
-                                                      "finish_reason": event.outcome.done_reason}],
-                                 "usage": _usage(event.outcome)})
-    raise OllamaError(500, "generation ended without a result")
+    async def collect() -> Response:
+        parts: list[str] = []
+        async for event in running.events:
+            if event.kind == "text":
+                parts.append(event.text)
+            elif event.kind == "error":
+                raise OllamaError(event.status, event.error)
+            else:
+                assert event.outcome is not None
+                generation.note_usage(request, event)
+                return JSONResponse({**base, "choices": [{"index": 0, "text": "".join(parts),
+                                                          "finish_reason": event.outcome.done_reason}],
+                                     "usage": _usage(event.outcome)})
+        raise OllamaError(500, "generation ended without a result")
+
+    return await hangup.unless_gone(request, collect())
 
 
 # ---- /v1/embeddings and /v1/models -----------------------------------------------------------------

@@ -183,6 +183,7 @@ class Scheduler:
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # unloads under way: kept, so none is lost
         self.running_jobs: set[threading.Event] = set()  # the cancel flags of generations under way
+        self._turns: set[asyncio.Task[Lease]] = set()  # paused generations waiting for their next turn
         self.stopping = False
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -205,6 +206,8 @@ class Scheduler:
             self._reaper = None
         for job_cancel in list(self.running_jobs):
             job_cancel.set()
+        for turn in list(self._turns):  # paused ones are not resumed
+            turn.cancel()
         deadline = time.monotonic() + drain_seconds
         while any(not loaded.idle for loaded in self.loaded.values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
@@ -258,10 +261,13 @@ class Scheduler:
         loaded.expires_at = None  # in use: does not expire
         return Lease(loaded, runner, int((time.perf_counter() - started) * 1e9))
 
-    def release(self, lease: Lease, keep_alive: float) -> None:
-        """Give a runner back; set the model's expiry from this request's keep_alive."""
+    def release(self, lease: Lease, keep_alive: float, claimed: bool = False) -> None:
+        """Give a runner back; set the model's expiry from this request's keep_alive.
+
+        ``claimed``: the request had paused for a waiter (:meth:`Line.claim`) and ends instead of going on.
+        """
         loaded = lease.loaded
-        loaded.line.give(lease.runner)
+        loaded.line.give(lease.runner, claimed)
         loaded.active -= 1
         loaded.last_used = time.monotonic()
         loaded.keep_alive = keep_alive
@@ -272,14 +278,21 @@ class Scheduler:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def take_turn(self, lease: Lease, client: str) -> Lease:
-        """Pause: give the context to the next in line and wait at the back for another turn.
+    def take_turn(self, lease: Lease, client: str) -> asyncio.Task[Lease]:
+        """Pause: give the context to the next in line now; the task waits at the back for another turn.
 
-        The request stays active (its model is not unloaded meanwhile). If the wait
-        is cancelled the request counts as finished: do not release it again.
+        The request stays active (its model is not unloaded meanwhile). If the task is cancelled
+        (its client left) the request counts as finished: do not release it again.
         """
         loaded = lease.loaded
         loaded.line.give(lease.runner, claimed=True)
+        task = asyncio.get_running_loop().create_task(self._next_turn(lease, client))
+        self._turns.add(task)  # stopping the server ends these waits
+        task.add_done_callback(self._turns.discard)
+        return task
+
+    async def _next_turn(self, lease: Lease, client: str) -> Lease:
+        loaded = lease.loaded
         try:
             runner = await loaded.line.take(client)
         except BaseException:
