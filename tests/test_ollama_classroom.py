@@ -233,6 +233,13 @@ def test_create_from_a_server_path_is_refused_without_saying_whether_it_exists(r
     assert "upload" in replies[0].json()["error"]
 
 
+def test_a_template_sent_with_a_request_is_refused(room: dict[str, Any]) -> None:
+    """One learner's template would take a core of the shared machine: the instructor creates a model with it."""
+    reply = httpx.post(room["url"] + "/api/generate", headers=_auth(), timeout=60, json={
+        "model": MODEL, "prompt": "Hi", "template": "{{ messages[0]['content'] }}", "options": {"num_predict": 2}})
+    assert reply.status_code == 400 and "create a model with it" in reply.json()["error"]
+
+
 def test_show_names_no_server_path(room: dict[str, Any]) -> None:
     shown = httpx.post(room["url"] + "/api/show", headers=_auth(), json={"model": MODEL}, timeout=30).json()
     assert "FROM SmolLM2" in shown["modelfile"] or "FROM sha256-" in shown["modelfile"]

@@ -9,6 +9,7 @@ Introduced in notebooks/02_ollama.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labkit.ollama import classroom, generation, grammars, hangup, options, templates, toolcalls, wire
+from labkit.ollama import classroom, generation, grammars, hangup, options, sandbox, templates, toolcalls, wire
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.generation import Event, Facts
 from labkit.ollama.runner import Runner
@@ -126,6 +127,15 @@ async def generate(request: Request) -> Response:
 
     chat_template = template or info.template
     system_text = system if system is not None else model.system
+    rendered = None
+    if template and not raw and not suffix:  # the request's own template: see labkit.ollama.sandbox
+        if classroom.is_remote(request):
+            raise OllamaError(400, "this classroom server does not render a template sent with a request: leave "
+                                   "template out, or ask your instructor to create a model with it (/api/create)")
+        messages = [{"role": "system", "content": system_text}] if system_text else []
+        messages.append({"role": "user", "content": prompt})
+        bos, eos = await asyncio.to_thread(grammars.bos_eos_texts, info.path)
+        rendered = await asyncio.to_thread(sandbox.render, template, messages, bos, eos)
 
     def build(runner: Runner, opts: dict[str, Any]) -> list[int]:
         if suffix:
@@ -135,6 +145,8 @@ async def generate(request: Request) -> Response:
                       + [int(meta["tokenizer.ggml.fim_mid_token_id"])])
         elif raw or not chat_template:
             tokens = runner.tokenize(prompt, add_bos=not context)
+        elif rendered is not None:
+            tokens = runner.tokenize(rendered, add_bos=not context and not generation.starts_with_bos(rendered, runner.bos_text))
         else:
             messages = [{"role": "system", "content": system_text}] if system_text else []
             messages.append({"role": "user", "content": prompt})

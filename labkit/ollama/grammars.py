@@ -87,6 +87,19 @@ def vocabulary(path: str) -> Any:
         return llama_cpp.llama_model_get_vocab(model)
 
 
+def bos_eos_texts(path: str) -> tuple[str, str]:
+    """The texts of the BOS and EOS tokens of the model at ``path`` ("" where it has none), as the
+    runner gives them to chat templates; read from the vocabulary, before the model is loaded."""
+    import llama_cpp
+
+    vocab = vocabulary(path)
+
+    def text(token: int) -> str:
+        return "" if token == -1 else llama_cpp.llama_vocab_get_text(vocab, token).decode("utf-8", errors="replace")
+
+    return text(llama_cpp.llama_vocab_bos(vocab)), text(llama_cpp.llama_vocab_eos(vocab))
+
+
 def for_format(path: str, fmt: Any) -> Compiled | None:
     """The grammar for ``format`` ("json" or a JSON schema object); None for free text. 400 if unusable."""
     from labkit.ollama import options
