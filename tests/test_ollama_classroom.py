@@ -30,7 +30,9 @@ from labkit.system.ports import wait_for_http
 MODEL = "smollm2:135m"
 TOKEN = "workshop-secret"
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"LABKIT_THREADS": "1", "OLLAMA_CONTEXT_LENGTH": "1024", "LABKIT_MAX_UPLOAD_GB": "0.25"}
+# One slot per model: a request can only get ahead of a running one by taking turns (see fair turns below).
+ENV = {"LABKIT_THREADS": "1", "OLLAMA_CONTEXT_LENGTH": "1024", "LABKIT_MAX_UPLOAD_GB": "0.25",
+       "OLLAMA_NUM_PARALLEL": "1"}
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -146,7 +148,8 @@ def test_chat_ollama_sends_the_token_from_client_kwargs(room: dict[str, Any],
 # ---- fair turns ----------------------------------------------------------------------------------------
 
 def test_short_requests_do_not_wait_for_a_long_one(room: dict[str, Any]) -> None:
-    """One learner streams a long answer; three others ask short questions meanwhile and finish first."""
+    """One learner streams a long answer in the model's only slot; three others ask short questions
+    meanwhile and finish first, which they can only do if the long answer pauses for them."""
     url, t0 = room["url"], time.perf_counter()
     finished: dict[str, float] = {}
     long_reply: dict[str, Any] = {}

@@ -136,6 +136,7 @@ class Runner(LoadedFile):
         self._wake = threading.Condition()
         self._closing = False
         self.peak_together = 0  # the most requests decoded in one batch so far (for tests and curious learners)
+        self.pauses = 0         # generations paused so far to let a waiting request in (likewise)
         self._thread = threading.Thread(target=self._loop, name="labkit-decode", daemon=True)
         self._thread.start()
 
@@ -379,6 +380,7 @@ class Runner(LoadedFile):
         state = (ctypes.c_uint8 * size)()
         llama_cpp.llama_state_seq_get_data(self._ctx.ctx, state, size, seq.seq_id)
         p.state, p.paused_at = state, time.perf_counter()
+        self.pauses += 1
         seq.work = None  # the cells stay: if this slot is still untouched at its next turn, nothing is restored
         work.future.set_result(None)
 
