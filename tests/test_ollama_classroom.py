@@ -243,6 +243,17 @@ def test_a_template_sent_with_a_request_is_refused(room: dict[str, Any]) -> None
     assert reply.status_code == 400 and "create a model with it" in reply.json()["error"]
 
 
+def test_the_instructors_load_settings_hold(room: dict[str, Any]) -> None:
+    """A learner's num_ctx (or num_thread, num_batch) is served in the slot's context: no reload for the room."""
+    for num_ctx in (4096, 256):
+        reply = httpx.post(room["url"] + "/api/generate", headers=_auth(), timeout=60, json={
+            "model": MODEL, "prompt": "Hi", "stream": False,
+            "options": {"num_predict": 2, "temperature": 0, "num_ctx": num_ctx, "num_thread": 2, "num_batch": 64}})
+        assert reply.status_code == 200 and reply.json()["eval_count"] == 2, reply.text
+    models = httpx.get(room["url"] + "/api/ps", headers=_auth(), timeout=60).json()["models"]
+    assert [m["context_length"] for m in models if m["model"] == MODEL] == [1024]
+
+
 def test_show_names_no_server_path(room: dict[str, Any]) -> None:
     shown = httpx.post(room["url"] + "/api/show", headers=_auth(), json={"model": MODEL}, timeout=30).json()
     assert "FROM SmolLM2" in shown["modelfile"] or "FROM sha256-" in shown["modelfile"]

@@ -127,3 +127,38 @@ def test_a_seeded_sampled_answer_is_the_same_when_it_pauses_for_others(url: str,
             other.result()
     assert runner.pauses > pauses_before, "no generation paused: the test did not test a pause"
     assert "".join(parts) == alone
+
+
+def test_other_load_settings_never_wait_for_a_busy_model(url: str) -> None:
+    """Streams keep the model busy with num_ctx 1024; a request with num_ctx 768 is answered meanwhile
+    (the old code waited for an idle model that never came, holding the scheduler's lock), and so
+    is one with the current settings."""
+    stop, errors, ends = threading.Event(), [], []
+    client = ollama.Client(host=url)
+
+    def streams() -> None:
+        try:
+            while not stop.is_set():
+                for part in client.generate(model=MODEL, prompt="Write a long essay about the sea.", stream=True,
+                                            options={"temperature": 0, "num_predict": 40, "num_ctx": 1024}):
+                    if part.done:
+                        ends.append(part.done_reason)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=streams) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            other = pool.submit(client.generate, model=MODEL, prompt="Hi",
+                                options={"temperature": 0, "num_predict": 4, "num_ctx": 768})
+            same = pool.submit(client.generate, model=MODEL, prompt="Hi",
+                               options={"temperature": 0, "num_predict": 4, "num_ctx": 1024})
+            assert other.result(timeout=60).eval_count == 4
+            assert same.result(timeout=60).eval_count == 4
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    assert not errors and ends and set(ends) == {"length"}

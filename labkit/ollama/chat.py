@@ -72,7 +72,8 @@ async def _prepare(request: Request, data: dict[str, Any], struct: str, name: st
         what = "generate" if struct == "GenerateRequest" else "chat"
         raise OllamaError(400, f'"{name}" does not support {what}')
     keep_alive = options.keep_alive(data.get("keep_alive"))
-    opts = options.merge(data.get("options"), model.parameters)
+    opts = classroom.held_load_options(request, options.merge(data.get("options"), model.parameters),
+                                       model.parameters)
     options.json_schema_of(data.get("format"))  # invalid formats fail before anything loads
     return model, info, opts, keep_alive
 
@@ -90,7 +91,7 @@ async def _load_or_unload(request: Request, model: Model, info: Facts, opts: dic
         await scheduler.unload_model(model)
         body["done_reason"] = "unload"
     else:
-        settings = generation.load_settings(info, opts)
+        settings = generation.load_settings(info, opts, slots=scheduler.num_parallel)  # as a request loads it
         body["load_duration"] = await scheduler.load_only(model, settings, keep_alive)
         body["done_reason"] = "load"
     return wire.reply(body)

@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import os
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+log = logging.getLogger("labkit.ollama")
 
 CLIENT_HEADER = "X-Labkit-Client"  # optional: names a learner when several share one address
 
@@ -130,3 +134,26 @@ def client_of(request: Request) -> str:
 def is_remote(request: Request) -> bool:
     """Does the server that got ``request`` listen beyond loopback (a classroom server)?"""
     return bool(getattr(request.app.state, "remote", False))
+
+
+LOAD_OPTIONS = ("num_ctx", "num_batch", "num_thread")  # options that decide how a model is loaded
+
+
+def held_load_options(request: Request, opts: dict[str, Any], model_parameters: dict[str, Any]) -> dict[str, Any]:
+    """On a classroom server the instructor's load settings hold: a learner's ``num_ctx``,
+    ``num_batch`` or ``num_thread`` would reload the shared model for everyone (and one learner
+    could make the room thrash between settings). So they are replaced by the server's own (the
+    model's parameters, ``OLLAMA_CONTEXT_LENGTH``); the request is served in the slot's context,
+    its prompt cut to fit as Ollama cuts one (or a 400 with ``truncate: false``). Real Ollama
+    reloads the model for every different ``num_ctx``, making the whole queue wait for it.
+    On a loopback server the request's own settings are used.
+    """
+    if not is_remote(request):
+        return opts
+    from labkit.ollama import options
+
+    own = options.merge(None, model_parameters)
+    asked = {key: opts[key] for key in LOAD_OPTIONS if opts[key] != own[key]}
+    if asked:
+        log.info("classroom server: load settings %s of a request ignored (the server's hold)", asked)
+    return {**opts, **{key: own[key] for key in LOAD_OPTIONS}}

@@ -297,7 +297,7 @@ async def run_embedding(request: Request, name: str, texts: list[str], raw_optio
     request.state.model = name
     model = find_model(name)
     info = await model_facts(model)
-    opts = options.merge(raw_options, model.parameters)
+    opts = classroom.held_load_options(request, options.merge(raw_options, model.parameters), model.parameters)
     keep_alive = options.keep_alive(keep_alive_raw)
     settings = load_settings(info, opts, embedding=True)
     scheduler = request.app.state.scheduler

@@ -330,11 +330,14 @@ class Scheduler:
             loaded = self.loaded.get(settings)
             if loaded is not None:
                 return loaded
-            # Same file with other settings (say a new num_ctx): reload, as Ollama does.
+            # Same file with other settings (say a new num_ctx): Ollama waits until the model is idle and
+            # reloads it, and every request queues behind the reload. Here an idle copy is unloaded, but a
+            # busy one is not waited for (its requests would keep it busy, and the wait would hold
+            # this lock): the new settings load beside it, and it goes when its keep_alive runs out or
+            # room is needed (OLLAMA_MAX_LOADED_MODELS).
             for other in list(self.loaded.values()):
-                if other.settings.path == settings.path and other.settings.embedding == settings.embedding:
-                    while not other.idle:
-                        await self._wait_change()
+                if (other.settings.path == settings.path and other.settings.embedding == settings.embedding
+                        and other.idle):
                     await self._unload(other)
             while len(self.loaded) >= self.max_loaded:
                 victims = sorted((m for m in self.loaded.values() if m.idle), key=lambda m: m.last_used)
