@@ -88,9 +88,13 @@ async def _load_or_unload(request: Request, model: Model, info: Facts, opts: dic
         body["response"] = ""
     body["done"] = True
     if keep_alive == 0:
+        if not classroom.is_instructor(request):
+            raise OllamaError(403, "only the instructor can unload models on this classroom server: the room "
+                                   "shares them (leave keep_alive out)")
         await scheduler.unload_model(model)
         body["done_reason"] = "unload"
     else:
+        keep_alive = classroom.held_keep_alive(request, keep_alive)
         settings = generation.load_settings(info, opts, slots=scheduler.num_parallel)  # as a request loads it
         body["load_duration"] = await scheduler.load_only(model, settings, keep_alive)
         body["done_reason"] = "load"
@@ -125,6 +129,7 @@ async def generate(request: Request) -> Response:
         raise OllamaError(400, "this server renders Jinja2 chat templates only, not Go templates")
     if not prompt and not suffix and not context:
         return await _load_or_unload(request, model, info, opts, keep_alive, name, chat=False)
+    keep_alive = classroom.held_keep_alive(request, keep_alive)
 
     chat_template = template or info.template
     system_text = system if system is not None else model.system
@@ -221,6 +226,7 @@ async def chat(request: Request) -> Response:
         raise OllamaError(400, f"{model.name.full} does not support vision (images need a multimodal model)")
     if not messages:
         return await _load_or_unload(request, model, info, opts, keep_alive, name, chat=True)
+    keep_alive = classroom.held_keep_alive(request, keep_alive)
 
     all_messages = [dict(m) for m in model.messages] + messages
     if model.system and (not all_messages or all_messages[0]["role"] != "system"):

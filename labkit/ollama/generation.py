@@ -298,7 +298,7 @@ async def run_embedding(request: Request, name: str, texts: list[str], raw_optio
     model = find_model(name)
     info = await model_facts(model)
     opts = classroom.held_load_options(request, options.merge(raw_options, model.parameters), model.parameters)
-    keep_alive = options.keep_alive(keep_alive_raw)
+    keep_alive = classroom.held_keep_alive(request, options.keep_alive(keep_alive_raw))
     settings = load_settings(info, opts, embedding=True)
     scheduler = request.app.state.scheduler
     lease = await scheduler.acquire(model, settings, keep_alive, classroom.client_of(request))
