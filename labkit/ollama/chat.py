@@ -129,6 +129,12 @@ async def generate(request: Request) -> Response:
         raise OllamaError(400, "this server renders Jinja2 chat templates only, not Go templates")
     if not prompt and not suffix and not context:
         return await _load_or_unload(request, model, info, opts, keep_alive, name, chat=False)
+    if context:  # checked before the reply starts, so that a streamed request gets its 400 too
+        n_vocab = await asyncio.to_thread(grammars.vocab_size, info.path)
+        outside = [t for t in context if not 0 <= t < n_vocab]
+        if outside:  # llama.cpp would refuse the whole batch (the runner then finds whose token it was)
+            raise OllamaError(400, f"context holds token ids outside this model's vocabulary (0 to "
+                                   f"{n_vocab - 1}): {outside[:5]}; send the context a reply of this model gave")
     keep_alive = classroom.held_keep_alive(request, keep_alive)
 
     chat_template = template or info.template
@@ -158,10 +164,6 @@ async def generate(request: Request) -> Response:
             messages.append({"role": "user", "content": prompt})
             text = templates.render_chat(chat_template, messages, None, runner.bos_text, runner.eos_text)
             tokens = runner.tokenize(text, add_bos=not context and not generation.starts_with_bos(text, runner.bos_text))
-        outside = [t for t in context if not 0 <= t < runner.n_vocab]
-        if outside:  # llama.cpp would refuse the whole batch, every other request's next token with it
-            raise OllamaError(400, f"context holds token ids outside this model's vocabulary (0 to "
-                                   f"{runner.n_vocab - 1}): {outside[:5]}; send the context a reply of this model gave")
         tokens = list(context) + tokens
         return generation.fit_to_context(tokens, opts, runner.n_ctx, truncate=truncate)
 

@@ -87,6 +87,13 @@ def vocabulary(path: str) -> Any:
         return llama_cpp.llama_model_get_vocab(model)
 
 
+def vocab_size(path: str) -> int:
+    """How many tokens the model at ``path`` has (its ids run from 0 to this minus one)."""
+    import llama_cpp
+
+    return int(llama_cpp.llama_vocab_n_tokens(vocabulary(path)))
+
+
 def bos_eos_texts(path: str) -> tuple[str, str]:
     """The texts of the BOS and EOS tokens of the model at ``path`` ("" where it has none), as the
     runner gives them to chat templates; read from the vocabulary, before the model is loaded."""
