@@ -152,3 +152,45 @@ def test_sigterm_stops_the_server_within_seconds_while_answers_stream(tmp_path: 
             proc.kill()
             proc.wait()
         print((tmp_path / "serve.log").read_text()[-3000:])
+
+
+def test_a_paused_generation_whose_client_left_is_dropped_not_resumed() -> None:
+    """One slot: a long answer pauses for a second request, then its client leaves while it waits in
+    line. It must not be taken up again (restoring its cells for nothing) when the slot frees."""
+    import asyncio
+
+    from labkit.ollama import generation, options, store
+    from labkit.ollama.scheduler import Scheduler
+
+    async def scenario() -> tuple[int, int, str]:
+        scheduler = Scheduler()
+        scheduler.num_parallel = 1
+        model = store.find(MODEL)
+        assert model is not None
+        info = generation.facts(model)
+
+        def request(prompt: str, n: int, client: str) -> generation.GenerationRequest:
+            opts = options.merge({"temperature": 0, "num_predict": n, "num_ctx": 512}, None)
+            return generation.GenerationRequest(model, info, opts, 300.0, lambda runner, o: runner.tokenize(prompt),
+                                                client=client)
+
+        try:
+            first = await generation.start(scheduler, request("1, 2, 3, 4, 5, 6, 7, 8,", 400, "a"))
+            events = first.events.__aiter__()
+            for _ in range(20):  # past its slice
+                await events.__anext__()
+            runner = first.lease.runner
+            # long enough to pass a slice: it would pause for a generation still waiting in line
+            second = asyncio.ensure_future(generation.start(scheduler, request("10, 11, 12, 13, 14, 15,", 30, "b")))
+            while runner.pauses == 0:
+                await asyncio.sleep(0.005)
+            await events.aclose()  # the first client leaves while its generation waits in line
+            running = await second
+            kinds = [event.kind async for event in running.events]
+            return runner.pauses, runner.resumes, kinds[-1]
+        finally:
+            await scheduler.stop()
+
+    pauses, resumes, last = asyncio.run(scenario())
+    assert last == "done"
+    assert (pauses, resumes) == (1, 0), "the generation whose client had left kept its place in line"

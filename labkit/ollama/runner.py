@@ -137,6 +137,7 @@ class Runner(LoadedFile):
         self._closing = False
         self.peak_together = 0  # the most requests decoded in one batch so far (for tests and curious learners)
         self.pauses = 0         # generations paused so far to let a waiting request in (likewise)
+        self.resumes = 0        # ... and paused generations taken up again
         self._thread = threading.Thread(target=self._loop, name="labkit-decode", daemon=True)
         self._thread.start()
 
@@ -231,6 +232,7 @@ class Runner(LoadedFile):
             reuse = self._keep(seq, max(reuse, 0))
             work.to_read = tokens[reuse:]
         else:  # a paused job going on: its tokens so far are in the cells, except the last one sampled
+            self.resumes += 1
             p.waited += now - p.paused_at
             held = job.prompt_tokens + p.generated[:-1]
             untouched = [s for s in free if s.cached == held]
