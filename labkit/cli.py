@@ -121,7 +121,8 @@ def student_edition(notebooks: Path) -> Path:
 def _serve(args: argparse.Namespace) -> int:
     from labkit.ollama import serve
 
-    serve(host=args.host, port=args.port, allow_remote=args.allow_remote, token=args.token)
+    serve(host=args.host, port=args.port, allow_remote=args.allow_remote, token=args.token,
+          admin_token=args.admin_token)
     return 0
 
 
@@ -187,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(env LABKIT_ALLOW_REMOTE=1)")
     serve.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on every request; learners set "
                                        "OLLAMA_API_KEY=TOKEN (env LABKIT_TOKEN)")
+    serve.add_argument("--admin-token", help="the instructor's token (or LABKIT_ADMIN_TOKEN): on a classroom server "
+                                             "only it may pull, create, copy, delete, upload or unload models")
     serve.set_defaults(func=_serve)
     return parser
 

@@ -183,8 +183,10 @@ def test_context_ids_outside_the_vocabulary_are_a_400_and_harm_no_other_stream(s
     with ordinary_streams(server, 3, 120) as finished:
         bad = {"model": MODEL, "prompt": "Hi", "stream": False, "options": {**GREEDY, "num_ctx": 1024}}
         for context in ([10**9], [-1], [1, 2, 49_152]):
-            reply = httpx.post(server.url + "/api/generate", json={**bad, "context": context}, timeout=60)
-            assert reply.status_code == 400 and "outside this model's vocabulary" in reply.json()["error"]
+            for stream in (False, True):  # a streamed request too gets its 400 before the reply starts
+                reply = httpx.post(server.url + "/api/generate", json={**bad, "context": context, "stream": stream},
+                                   timeout=60)
+                assert reply.status_code == 400 and "outside this model's vocabulary" in reply.json()["error"]
         wrong_type = httpx.post(server.url + "/api/generate", json={**bad, "context": ["a"]}, timeout=60)
         assert wrong_type.status_code == 400
     assert len(finished) == 3 and all(p.done_reason == "length" and p.eval_count == 120 for p in finished)

@@ -29,8 +29,11 @@ from labkit.system.ports import wait_for_http
 
 MODEL = "smollm2:135m"
 TOKEN = "workshop-secret"
+ADMIN = "instructor-secret"
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"LABKIT_THREADS": "1", "OLLAMA_CONTEXT_LENGTH": "1024", "LABKIT_MAX_UPLOAD_GB": "0.25"}
+# One slot per model: a request can only get ahead of a running one by taking turns (see fair turns below).
+ENV = {"LABKIT_THREADS": "1", "OLLAMA_CONTEXT_LENGTH": "1024", "LABKIT_MAX_UPLOAD_GB": "0.25",
+       "OLLAMA_NUM_PARALLEL": "1", "LABKIT_CLIENT_REQUESTS": "4"}
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -47,7 +50,7 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with open(log_path, "w") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "labkit.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
-             "--allow-remote", "--token", TOKEN],
+             "--allow-remote", "--token", TOKEN, "--admin-token", ADMIN],
             env=_env(), stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -146,7 +149,8 @@ def test_chat_ollama_sends_the_token_from_client_kwargs(room: dict[str, Any],
 # ---- fair turns ----------------------------------------------------------------------------------------
 
 def test_short_requests_do_not_wait_for_a_long_one(room: dict[str, Any]) -> None:
-    """One learner streams a long answer; three others ask short questions meanwhile and finish first."""
+    """One learner streams a long answer in the model's only slot; three others ask short questions
+    meanwhile and finish first, which they can only do if the long answer pauses for them."""
     url, t0 = room["url"], time.perf_counter()
     finished: dict[str, float] = {}
     long_reply: dict[str, Any] = {}
@@ -225,12 +229,66 @@ def test_create_from_a_server_path_is_refused_without_saying_whether_it_exists(r
     """Remote clients upload blobs; a path on the instructor's disk is refused, existing or not."""
     from labkit import models
 
-    replies = [httpx.post(room["url"] + "/api/create", headers=_auth(), timeout=30,
+    replies = [httpx.post(room["url"] + "/api/create", headers=_auth(ADMIN), timeout=30,
                           json={"model": "mine:x", "from": path, "stream": False})
                for path in (str(models.path(MODEL)), "/no/such/file.gguf", "/etc/passwd")]
     assert {r.status_code for r in replies} == {403}
     assert len({r.json()["error"] for r in replies}) == 1, "the answers must not differ by path"
     assert "upload" in replies[0].json()["error"]
+
+
+def test_a_template_sent_with_a_request_is_refused(room: dict[str, Any]) -> None:
+    """One learner's template would take a core of the shared machine: the instructor creates a model with it."""
+    reply = httpx.post(room["url"] + "/api/generate", headers=_auth(), timeout=60, json={
+        "model": MODEL, "prompt": "Hi", "template": "{{ messages[0]['content'] }}", "options": {"num_predict": 2}})
+    assert reply.status_code == 400 and "create a model with it" in reply.json()["error"]
+
+
+def test_the_instructors_load_settings_hold(room: dict[str, Any]) -> None:
+    """A learner's num_ctx (or num_thread, num_batch) is served in the slot's context: no reload for the room."""
+    for num_ctx in (4096, 256):
+        reply = httpx.post(room["url"] + "/api/generate", headers=_auth(), timeout=60, json={
+            "model": MODEL, "prompt": "Hi", "stream": False,
+            "options": {"num_predict": 2, "temperature": 0, "num_ctx": num_ctx, "num_thread": 2, "num_batch": 64}})
+        assert reply.status_code == 200 and reply.json()["eval_count"] == 2, reply.text
+    models = httpx.get(room["url"] + "/api/ps", headers=_auth(), timeout=60).json()["models"]
+    assert [m["context_length"] for m in models if m["model"] == MODEL] == [1024]
+
+
+def test_only_the_instructor_changes_the_shared_models(room: dict[str, Any]) -> None:
+    """Any token holder could unload or delete the room's model; now only the admin token can."""
+    url = room["url"]
+    digest = "sha256:" + "1" * 64
+    for method, path, body in [
+        ("DELETE", "/api/delete", {"model": MODEL}), ("POST", "/api/copy", {"source": MODEL, "destination": "x:y"}),
+        ("POST", "/api/create", {"model": "x:y", "from": MODEL, "stream": False}),
+        ("POST", "/api/pull", {"model": MODEL, "stream": False}), ("POST", f"/api/blobs/{digest}", None),
+        ("POST", "/api/generate", {"model": MODEL, "keep_alive": 0}), ("POST", "/api/chat", {"model": MODEL, "keep_alive": 0}),
+    ]:
+        reply = httpx.request(method, url + path, headers=_auth(), json=body, timeout=60)
+        assert reply.status_code == 403 and "only the instructor" in reply.json()["error"], (path, reply.text)
+    assert MODEL in [m["model"] for m in httpx.get(url + "/api/tags", headers=_auth(), timeout=30).json()["models"]]
+    assert httpx.head(f"{url}/api/blobs/{digest}", headers=_auth(), timeout=30).status_code == 404  # looking is fine
+    admin = _auth(ADMIN)
+    assert httpx.post(url + "/api/copy", headers=admin, json={"source": MODEL, "destination": "room/copy:1"},
+                      timeout=60).status_code == 200
+    assert httpx.request("DELETE", url + "/api/delete", headers=admin, json={"model": "room/copy:1"},
+                         timeout=60).status_code == 200
+
+
+def test_one_client_has_a_limited_number_of_requests_at_once(room: dict[str, Any]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = {"model": MODEL, "prompt": "Count to twenty.", "stream": False, "options": {"num_predict": 24}}
+
+    def ask(headers: dict[str, str]) -> int:
+        return httpx.post(room["url"] + "/api/generate", headers=headers, json=body, timeout=120).status_code
+
+    with ThreadPoolExecutor(7) as pool:
+        codes = list(pool.map(ask, [_auth()] * 7))
+    assert codes.count(200) >= 4 and 429 in codes and set(codes) == {200, 429}, codes
+    with ThreadPoolExecutor(6) as pool:  # the instructor has no limit
+        assert set(pool.map(ask, [_auth(ADMIN)] * 6)) == {200}
 
 
 def test_show_names_no_server_path(room: dict[str, Any]) -> None:
@@ -251,7 +309,7 @@ def test_bodies_over_the_limit_get_413_and_leave_nothing(room: dict[str, Any]) -
             yield bytes(2**20)
 
     digest = "sha256:" + "0" * 64
-    reply = httpx.post(f"{url}/api/blobs/{digest}", headers=_auth(), content=zeros(300 * 2**20), timeout=120)
+    reply = httpx.post(f"{url}/api/blobs/{digest}", headers=_auth(ADMIN), content=zeros(300 * 2**20), timeout=120)
     assert reply.status_code == 413 and "upload too large" in reply.json()["error"]
     assert not list(store.blobs_dir().glob("upload-*.partial"))
 
@@ -268,14 +326,14 @@ def test_uploads_of_one_blob_at_once_and_an_abandoned_one_leave_no_partial_files
     target = store.blob_path(digest)
     target.unlink(missing_ok=True)
     with ThreadPoolExecutor(2) as pool:
-        codes = list(pool.map(lambda _: httpx.post(f"{url}/api/blobs/{digest}", headers=_auth(), content=data,
+        codes = list(pool.map(lambda _: httpx.post(f"{url}/api/blobs/{digest}", headers=_auth(ADMIN), content=data,
                                                    timeout=60).status_code, range(2)))
     assert set(codes) <= {200, 201} and hashlib.sha256(target.read_bytes()).hexdigest() == digest[7:]
     # A client that goes away in the middle of an upload: its partial file is removed.
     other = "sha256:" + hashlib.sha256(b"never finished").hexdigest()
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as sock:
-        sock.sendall((f"POST /api/blobs/{other} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TOKEN}\r\n"
+        sock.sendall((f"POST /api/blobs/{other} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {ADMIN}\r\n"
                       f"Content-Length: {50 * 2**20}\r\n\r\n").encode() + bytes(2**20))
         time.sleep(0.5)
         assert list(store.blobs_dir().glob("upload-*.partial")), "the upload should be under way"

@@ -9,6 +9,7 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import ollama
@@ -96,17 +97,68 @@ def test_stopping_waits_for_the_prompt_being_read_then_frees_the_model() -> None
     assert "reason: cancel ; loaded after stop: 0" in run.stdout, run.stdout
 
 
-def test_a_seeded_sampled_answer_is_the_same_when_others_wait(url: str) -> None:
-    """Alone, and with other requests waiting (which makes unseeded generations pause): same text."""
+def test_a_seeded_sampled_answer_is_the_same_when_it_pauses_for_others(url: str, ollama_server) -> None:  # type: ignore[no-untyped-def]
+    """Alone, and paused for requests waiting for a slot (every slot taken): the same text."""
     client = ollama.Client(host=url)
-    seeded = {"temperature": 1.0, "seed": 7, "num_predict": 48, "num_ctx": 512}
+    seeded = {"temperature": 1.0, "seed": 7, "num_predict": 64, "num_ctx": 512}
     prompt = "Write a short story about a robot."
     alone = client.generate(model=MODEL, prompt=prompt, options=seeded).response
-    with ThreadPoolExecutor(3) as pool:
-        main = pool.submit(client.generate, model=MODEL, prompt=prompt, options=seeded)
+    scheduler = ollama_server.server.config.app.state.scheduler
+    (loaded,) = [m for m in scheduler.loaded.values() if m.settings.num_ctx == 512]
+    runner = loaded.runners[0]
+    pauses_before = runner.pauses
+    parts: list[str] = []
+    begun = threading.Event()
+
+    def main() -> None:
+        for n, part in enumerate(client.generate(model=MODEL, prompt=prompt, options=seeded, stream=True)):
+            parts.append(part.response)
+            if n == 20:  # past its slice: the first generation a waiter can pause
+                begun.set()
+
+    with ThreadPoolExecutor(scheduler.num_parallel + 2) as pool:
+        first = pool.submit(main)
+        assert begun.wait(60)
         others = [pool.submit(client.generate, model=MODEL, prompt=f"Count to {n}.",
-                              options={"temperature": 0, "num_predict": 24, "num_ctx": 512}) for n in (5, 9)]
-        crowded = main.result().response
+                              options={"temperature": 0, "num_predict": 24, "num_ctx": 512})
+                  for n in range(scheduler.num_parallel + 1)]  # more than the free slots: some wait
+        first.result()
         for other in others:
             other.result()
-    assert crowded == alone
+    assert runner.pauses > pauses_before, "no generation paused: the test did not test a pause"
+    assert "".join(parts) == alone
+
+
+def test_other_load_settings_never_wait_for_a_busy_model(url: str) -> None:
+    """Streams keep the model busy with num_ctx 1024; a request with num_ctx 768 is answered meanwhile
+    (the old code waited for an idle model that never came, holding the scheduler's lock), and so
+    is one with the current settings."""
+    stop, errors, ends = threading.Event(), [], []
+    client = ollama.Client(host=url)
+
+    def streams() -> None:
+        try:
+            while not stop.is_set():
+                for part in client.generate(model=MODEL, prompt="Write a long essay about the sea.", stream=True,
+                                            options={"temperature": 0, "num_predict": 40, "num_ctx": 1024}):
+                    if part.done:
+                        ends.append(part.done_reason)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=streams) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            other = pool.submit(client.generate, model=MODEL, prompt="Hi",
+                                options={"temperature": 0, "num_predict": 4, "num_ctx": 768})
+            same = pool.submit(client.generate, model=MODEL, prompt="Hi",
+                               options={"temperature": 0, "num_predict": 4, "num_ctx": 1024})
+            assert other.result(timeout=60).eval_count == 4
+            assert same.result(timeout=60).eval_count == 4
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    assert not errors and ends and set(ends) == {"length"}

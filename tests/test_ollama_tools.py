@@ -97,14 +97,39 @@ def test_a_call_the_model_starts_on_its_own_is_well_formed(client: ollama.Client
     assert isinstance(call.function.arguments["city"], str) and call.function.arguments["unit"] in ("C", "F")
 
 
+def _tool(parameters: object) -> dict:
+    return {"type": "function", "function": {"name": "f", "parameters": parameters}}
+
+
+# Parameters that are no JSON schema the grammar can follow: the converter refuses the first three;
+# llama.cpp cannot parse the grammar made from the next two (a NULL sampler, which used to reach the
+# decode thread); the last is too large.
+BAD_PARAMETERS = [{"type": "nonsense"}, {"$ref": "#/nowhere"}, {"properties": 5}, {"anyOf": []},
+                  {"type": "object", "properties": {'a"b': {"type": "string"}}},
+                  {"type": "object", "properties": {f"k{i}": {"type": "string"} for i in range(5000)}}]
+
+
 def test_bad_tool_choice_and_bad_schemas_are_clear_400s(url: str) -> None:
+    messages = [{"role": "user", "content": "hi"}]
     for body, text in [
         ({"tool_choice": "sometimes"}, "invalid tool_choice"),
         ({"tool_choice": {"type": "function", "function": {"name": "nope"}}}, "no tool named 'nope'"),
+        ({"tools": [{"type": "function", "function": {"parameters": {}}}], "tool_choice": "required"}, "invalid tools"),
+        *[({"tools": [_tool(p)], "tool_choice": choice}, "schema")
+          for p in BAD_PARAMETERS for choice in ("auto", "required")],
+        *[({"response_format": {"type": "json_schema", "json_schema": {"schema": p}}}, "schema")
+          for p in BAD_PARAMETERS],
     ]:
-        reply = httpx.post(f"{url}/v1/chat/completions", timeout=60, json={
-            "model": MODEL, "messages": [{"role": "user", "content": "hi"}], "tools": [WEATHER], **body})
-        assert reply.status_code == 400 and text in reply.text, reply.text
+        reply = httpx.post(f"{url}/v1/chat/completions", timeout=60,
+                           json={"model": MODEL, "messages": messages, "tools": [WEATHER], **body})
+        assert reply.status_code == 400 and text in reply.json()["error"]["message"], (body, reply.text)
+    for parameters in BAD_PARAMETERS:  # /api/chat's lazy grammar and /api/generate's format: the same 400s
+        reply = httpx.post(f"{url}/api/chat", timeout=60, json={
+            "model": MODEL, "messages": messages, "tools": [_tool(parameters)], "stream": True})
+        assert reply.status_code == 400 and "schema" in reply.json()["error"], reply.text
+        reply = httpx.post(f"{url}/api/generate", timeout=60, json={
+            "model": MODEL, "prompt": "hi", "format": parameters, "stream": True})
+        assert reply.status_code == 400 and "schema" in reply.json()["error"], reply.text
 
 
 def test_bound_tools_leave_a_plain_question_alone(client: ollama.Client) -> None:

@@ -20,15 +20,15 @@ __all__ = ["create_app", "ensure_server", "serve", "start_background"]
 
 
 def serve(host: str | None = None, port: int | None = None, allow_remote: bool = False,
-          token: str | None = None) -> None:
+          token: str | None = None, admin_token: str | None = None) -> None:
     """Run the server in the foreground (``labkit serve``); see :func:`labkit.ollama.server.serve`.
 
-    A classroom server: ``serve("0.0.0.0", allow_remote=True, token="SECRET")``
+    A classroom server: ``serve("0.0.0.0", allow_remote=True, token="SECRET", admin_token="OTHER")``
     (see :mod:`labkit.ollama.classroom`). Introduced in notebooks/02_ollama.
     """
     from labkit.ollama.server import serve as _serve
 
-    _serve(host, port, allow_remote, token)
+    _serve(host, port, allow_remote, token, admin_token)
 
 
 def ensure_server(model: str | None = "smollm2:135m") -> str:

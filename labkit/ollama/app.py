@@ -34,6 +34,7 @@ from labkit.ollama import (
     classroom,
     create,
     embed,
+    limits,
     manage,
     openai,
     options,
@@ -206,7 +207,8 @@ class AccessLog:
 
 # ---- the app -------------------------------------------------------------------------------------------
 
-def create_app(bind_host: str | None = None, token: str | None = None, allow_remote: bool = False) -> Starlette:
+def create_app(bind_host: str | None = None, token: str | None = None, allow_remote: bool = False,
+               admin_token: str | None = None) -> Starlette:
     """A fresh server application (its own scheduler, so models load on first use).
 
     ``bind_host`` is the address the server listens on (default 127.0.0.1). A non-loopback one
@@ -214,6 +216,9 @@ def create_app(bind_host: str | None = None, token: str | None = None, allow_rem
     as in Ollama, and puts the app in remote mode: models are created only from uploaded blobs,
     ``/api/show`` names no server path, and fair turns go by address. With ``token`` every
     request but ``GET /`` needs ``Authorization: Bearer <token>`` (see :mod:`labkit.ollama.classroom`).
+    On a classroom server only the instructor (``admin_token``, or the server's own machine when there
+    is none) may pull, create, copy, delete, upload or unload models, and each client has a limit on
+    requests at once (:mod:`labkit.ollama.limits`).
     """
     bind_host = bind_host or "127.0.0.1"
     classroom.check_bind(bind_host, allow_remote)
@@ -237,12 +242,12 @@ def create_app(bind_host: str | None = None, token: str | None = None, allow_rem
         Route("/api/embed", guarded(embed.embed), methods=["POST"]),
         Route("/api/embeddings", guarded(embed.embeddings), methods=["POST"]),
         Route("/api/show", guarded(manage.show), methods=["POST"]),
-        Route("/api/pull", guarded(manage.pull), methods=["POST"]),
+        Route("/api/pull", guarded(classroom.instructor_only("pull models", manage.pull)), methods=["POST"]),
         Route("/api/push", guarded(manage.push), methods=["POST"]),
-        Route("/api/create", guarded(create.create), methods=["POST"]),
-        Route("/api/copy", guarded(manage.copy), methods=["POST"]),
-        Route("/api/delete", guarded(manage.delete), methods=["DELETE"]),
-        Route("/api/blobs/{digest}", guarded(create.blob), methods=["HEAD", "POST"]),
+        Route("/api/create", guarded(classroom.instructor_only("create models", create.create)), methods=["POST"]),
+        Route("/api/copy", guarded(classroom.instructor_only("copy models", manage.copy)), methods=["POST"]),
+        Route("/api/delete", guarded(classroom.instructor_only("delete models", manage.delete)), methods=["DELETE"]),
+        Route("/api/blobs/{digest}", guarded(classroom.instructor_only("upload files", create.blob)), methods=["HEAD", "POST"]),
         Route("/v1/chat/completions", guarded(openai.chat_completions), methods=["POST"]),
         Route("/v1/completions", guarded(openai.completions), methods=["POST"]),
         Route("/v1/embeddings", guarded(openai.embeddings), methods=["POST"]),
@@ -253,9 +258,11 @@ def create_app(bind_host: str | None = None, token: str | None = None, allow_rem
         Middleware(AccessLog),
         Middleware(HostCheck, bind_host=bind_host),
         Middleware(CORSMiddleware, allow_origin_regex=_origin_regex(), allow_methods=["*"], allow_headers=["*"]),
-        Middleware(classroom.TokenCheck, token=token),  # after CORS: browsers' preflight requests carry no token
+        Middleware(classroom.TokenCheck, token=token, admin_token=admin_token),  # after CORS: preflights carry no token
+        Middleware(limits.ClientLimit, remote=not classroom.is_loopback(bind_host)),  # after the token: knows the instructor
     ]
     handlers: dict[Any, Any] = {404: _not_found, 405: _not_allowed}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
     app.state.remote = not classroom.is_loopback(bind_host)
+    app.state.admin_token = admin_token
     return app

@@ -9,6 +9,7 @@ Introduced in notebooks/02_ollama.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labkit.ollama import classroom, generation, options, templates, toolcalls, toolgrammar, wire
+from labkit.ollama import classroom, generation, grammars, hangup, options, sandbox, templates, toolcalls, wire
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.generation import Event, Facts
 from labkit.ollama.runner import Runner
@@ -71,7 +72,8 @@ async def _prepare(request: Request, data: dict[str, Any], struct: str, name: st
         what = "generate" if struct == "GenerateRequest" else "chat"
         raise OllamaError(400, f'"{name}" does not support {what}')
     keep_alive = options.keep_alive(data.get("keep_alive"))
-    opts = options.merge(data.get("options"), model.parameters)
+    opts = classroom.held_load_options(request, options.merge(data.get("options"), model.parameters),
+                                       model.parameters)
     options.json_schema_of(data.get("format"))  # invalid formats fail before anything loads
     return model, info, opts, keep_alive
 
@@ -86,10 +88,14 @@ async def _load_or_unload(request: Request, model: Model, info: Facts, opts: dic
         body["response"] = ""
     body["done"] = True
     if keep_alive == 0:
+        if not classroom.is_instructor(request):
+            raise OllamaError(403, "only the instructor can unload models on this classroom server: the room "
+                                   "shares them (leave keep_alive out)")
         await scheduler.unload_model(model)
         body["done_reason"] = "unload"
     else:
-        settings = generation.load_settings(info, opts)
+        keep_alive = classroom.held_keep_alive(request, keep_alive)
+        settings = generation.load_settings(info, opts, slots=scheduler.num_parallel)  # as a request loads it
         body["load_duration"] = await scheduler.load_only(model, settings, keep_alive)
         body["done_reason"] = "load"
     return wire.reply(body)
@@ -123,9 +129,25 @@ async def generate(request: Request) -> Response:
         raise OllamaError(400, "this server renders Jinja2 chat templates only, not Go templates")
     if not prompt and not suffix and not context:
         return await _load_or_unload(request, model, info, opts, keep_alive, name, chat=False)
+    if context:  # checked before the reply starts, so that a streamed request gets its 400 too
+        n_vocab = await asyncio.to_thread(grammars.vocab_size, info.path)
+        outside = [t for t in context if not 0 <= t < n_vocab]
+        if outside:  # llama.cpp would refuse the whole batch (the runner then finds whose token it was)
+            raise OllamaError(400, f"context holds token ids outside this model's vocabulary (0 to "
+                                   f"{n_vocab - 1}): {outside[:5]}; send the context a reply of this model gave")
+    keep_alive = classroom.held_keep_alive(request, keep_alive)
 
     chat_template = template or info.template
     system_text = system if system is not None else model.system
+    rendered = None
+    if template and not raw and not suffix:  # the request's own template: see labkit.ollama.sandbox
+        if classroom.is_remote(request):
+            raise OllamaError(400, "this classroom server does not render a template sent with a request: leave "
+                                   "template out, or ask your instructor to create a model with it (/api/create)")
+        messages = [{"role": "system", "content": system_text}] if system_text else []
+        messages.append({"role": "user", "content": prompt})
+        bos, eos = await asyncio.to_thread(grammars.bos_eos_texts, info.path)
+        rendered = await asyncio.to_thread(sandbox.render, template, messages, bos, eos)
 
     def build(runner: Runner, opts: dict[str, Any]) -> list[int]:
         if suffix:
@@ -135,21 +157,19 @@ async def generate(request: Request) -> Response:
                       + [int(meta["tokenizer.ggml.fim_mid_token_id"])])
         elif raw or not chat_template:
             tokens = runner.tokenize(prompt, add_bos=not context)
+        elif rendered is not None:
+            tokens = runner.tokenize(rendered, add_bos=not context and not generation.starts_with_bos(rendered, runner.bos_text))
         else:
             messages = [{"role": "system", "content": system_text}] if system_text else []
             messages.append({"role": "user", "content": prompt})
             text = templates.render_chat(chat_template, messages, None, runner.bos_text, runner.eos_text)
             tokens = runner.tokenize(text, add_bos=not context and not generation.starts_with_bos(text, runner.bos_text))
-        outside = [t for t in context if not 0 <= t < runner.n_vocab]
-        if outside:  # llama.cpp would refuse the whole batch, every other request's next token with it
-            raise OllamaError(400, f"context holds token ids outside this model's vocabulary (0 to "
-                                   f"{runner.n_vocab - 1}): {outside[:5]}; send the context a reply of this model gave")
         tokens = list(context) + tokens
         return generation.fit_to_context(tokens, opts, runner.n_ctx, truncate=truncate)
 
     req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,
                                        client=classroom.client_of(request))
-    running = await generation.start(request.app.state.scheduler, req)
+    running = await hangup.unless_gone(request, generation.start(request.app.state.scheduler, req))
 
     def chunk(text: str, probs: Any) -> dict[str, Any]:
         return wire.chunk(name, {"response": text}, done=False, logprobs=probs)
@@ -165,7 +185,7 @@ async def generate(request: Request) -> Response:
 
     if streaming:
         return wire.stream(_ndjson(running.events, chunk, final))
-    return await _collect(running.events, chunk, final, key="response")
+    return await hangup.unless_gone(request, _collect(running.events, chunk, final, key="response"))
 
 
 # ---- /api/chat -----------------------------------------------------------------------------
@@ -208,6 +228,7 @@ async def chat(request: Request) -> Response:
         raise OllamaError(400, f"{model.name.full} does not support vision (images need a multimodal model)")
     if not messages:
         return await _load_or_unload(request, model, info, opts, keep_alive, name, chat=True)
+    keep_alive = classroom.held_keep_alive(request, keep_alive)
 
     all_messages = [dict(m) for m in model.messages] + messages
     if model.system and (not all_messages or all_messages[0]["role"] != "system"):
@@ -216,17 +237,11 @@ async def chat(request: Request) -> Response:
     def build(runner: Runner, opts: dict[str, Any]) -> list[int]:
         return generation.chat_tokens(runner, info.template, all_messages, tools, opts, truncate)
 
-    constraint = None
-    if tools:
-        try:  # a call the model starts can only be well-formed (labkit.ollama.toolgrammar)
-            constraint = toolgrammar.for_tools(tools, forced=False)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise OllamaError(400, f"invalid tools: {exc}") from None
-        except Exception as exc:  # llama.cpp refuses a schema it cannot turn into a grammar
-            raise OllamaError(400, f"invalid tool parameters schema: {exc}") from None
+    # A call the model starts can only be well-formed (labkit.ollama.toolgrammar); checked before admission.
+    spec = grammars.Tools(tools) if tools else None
     req = generation.GenerationRequest(model, info, opts, keep_alive, build, data.get("format"), logprobs, top_logprobs,
-                                       client=classroom.client_of(request), constraint=constraint)
-    running = await generation.start(request.app.state.scheduler, req)
+                                       client=classroom.client_of(request), tools=spec)
+    running = await hangup.unless_gone(request, generation.start(request.app.state.scheduler, req))
     events = running.events if not tools else toolcalls.split_events(running.events, toolcalls.tool_names(tools))
 
     def chunk(text: str, probs: Any, calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -244,7 +259,7 @@ async def chat(request: Request) -> Response:
 
     if streaming:
         return wire.stream(_ndjson(events, chunk, final))
-    return await _collect(events, chunk, final, key="message")
+    return await hangup.unless_gone(request, _collect(events, chunk, final, key="message"))
 
 
 # ---- writing the reply -----------------------------------------------------------------------

@@ -17,10 +17,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from labkit.ollama import classroom, metadata, names, options, store, templates
+from labkit.ollama import classroom, grammars, metadata, names, options, store, templates
 from labkit.ollama.errors import OllamaError, model_not_found
 from labkit.ollama.runner import Job, LoadSettings, Outcome, Runner
 from labkit.ollama.scheduler import Lease, Scheduler
@@ -93,29 +92,6 @@ def load_settings(info: Facts, opts: dict[str, Any], embedding: bool = False, sl
     return LoadSettings(info.path, num_ctx, min(batch, num_ctx), threads, embedding, 1 if embedding else slots)
 
 
-@lru_cache(maxsize=32)
-def _grammar(spec: str) -> Any:
-    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
-
-    from labkit.system.logs import install
-
-    install()  # a grammar llama.cpp cannot parse is reported through its log
-    if spec == '"json"':
-        return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
-    return LlamaGrammar.from_json_schema(spec, verbose=False)
-
-
-def grammar_for(fmt: Any) -> Any:
-    """A llama.cpp grammar for ``format`` ("json" or a JSON Schema); None for free text."""
-    schema = options.json_schema_of(fmt)
-    if schema is None:
-        return None
-    try:
-        return _grammar(json.dumps(schema, sort_keys=True))
-    except Exception as exc:  # llama.cpp refuses schemas it cannot turn into a grammar
-        raise OllamaError(500, f"invalid format: {json.dumps(fmt)}; {exc}") from None
-
-
 # ---- the run ------------------------------------------------------------------------------------
 
 PromptBuilder = Callable[[Runner, dict[str, Any]], list[int]]
@@ -134,7 +110,7 @@ class GenerationRequest:
     logprobs: bool = False
     top_logprobs: int = 0
     client: str = ""  # who asks, for fair turns (labkit.ollama.classroom.client_of)
-    constraint: Any = None  # a tool-call grammar (labkit.ollama.toolgrammar); used when no format is given
+    tools: grammars.Tools | None = None  # tools whose calls a grammar holds to their schemas; unless a format is given
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -179,20 +155,23 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
     request in (see :mod:`labkit.ollama.scheduler`), it waits for its next turn here, on
     the event loop, without holding a thread.
     """
-    grammar = await asyncio.to_thread(grammar_for, req.format) if req.format not in (None, "") else req.constraint
+    # Parsed and checked here, in a worker thread, before the request waits for a slot (labkit.ollama.grammars).
+    grammar = await asyncio.to_thread(grammars.prepare, req.info.path, req.format, req.tools)
     settings = load_settings(req.info, req.opts, slots=scheduler.num_parallel)
     lease = await scheduler.acquire(req.model, settings, req.keep_alive, req.client)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Event] = asyncio.Queue()
     line = lease.loaded.line
     job = Job(prompt_tokens=[], options=req.opts, grammar=grammar, stop=list(req.opts.get("stop") or []),
-              logprobs=req.logprobs, top_logprobs=req.top_logprobs, others_waiting=lambda: line.count > 0)
+              logprobs=req.logprobs, top_logprobs=req.top_logprobs, others_waiting=line.claim)
 
     def push(event: Event) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, event)
 
     def emit(text: str, probs: list[dict[str, Any]] | None) -> None:
         push(Event("text", text, probs))
+
+    turn: list[asyncio.Task[Lease]] = []  # the wait for the next turn while paused (cancelled if the client goes)
 
     async def drive() -> None:
         current, holding = lease, True
@@ -203,8 +182,22 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
                 outcome = await asyncio.wrap_future(current.runner.submit(job, emit))
                 if outcome is not None:
                     break
+                if job.cancel.is_set():  # paused, and its client left meanwhile: dropped, not resumed
+                    holding = False
+                    scheduler.release(current, req.keep_alive, claimed=True)
+                    return
                 holding = False  # paused: someone else's turn
-                current = await scheduler.take_turn(current, req.client)
+                turn.append(scheduler.take_turn(current, req.client))
+                try:
+                    current = await turn[-1]
+                except asyncio.CancelledError:  # the client left, or the server stops, while it waited in line
+                    if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                        raise
+                    push(Event("error", error="the server is shutting down" if scheduler.stopping else
+                               "cancelled: the client left", status=503))
+                    return
+                finally:
+                    turn.clear()
                 holding = True
             push(Event("done", outcome=outcome))
         except OllamaError as exc:
@@ -230,6 +223,8 @@ async def start(scheduler: Scheduler, req: GenerationRequest) -> Running:
                     return
         finally:
             job.cancel.set()  # client gone or stream closed: stop the worker at the next token
+            for waiting in turn:  # paused in line: leave it, the job is not resumed
+                waiting.cancel()
 
     return Running(lease, job, events(), req)
 
@@ -302,8 +297,8 @@ async def run_embedding(request: Request, name: str, texts: list[str], raw_optio
     request.state.model = name
     model = find_model(name)
     info = await model_facts(model)
-    opts = options.merge(raw_options, model.parameters)
-    keep_alive = options.keep_alive(keep_alive_raw)
+    opts = classroom.held_load_options(request, options.merge(raw_options, model.parameters), model.parameters)
+    keep_alive = classroom.held_keep_alive(request, options.keep_alive(keep_alive_raw))
     settings = load_settings(info, opts, embedding=True)
     scheduler = request.app.state.scheduler
     lease = await scheduler.acquire(model, settings, keep_alive, classroom.client_of(request))

@@ -43,8 +43,9 @@ class Job:
     logprobs: bool = False
     top_logprobs: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
-    # Asked every token after SLICE_TOKENS: "is someone waiting for a slot of this model?" If yes,
-    # the job pauses so that they get a turn (see labkit.ollama.scheduler). None: never pause.
+    # Asked every token after SLICE_TOKENS: "is someone waiting for a slot of this model that no other
+    # pause makes room for?" (the scheduler's Line.claim). If yes, the job pauses so that they get a
+    # turn (see labkit.ollama.scheduler). None: never pause.
     others_waiting: Callable[[], bool] | None = None
     progress: Progress = field(default_factory=lambda: Progress())
 

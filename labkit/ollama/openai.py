@@ -22,6 +22,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from labkit.ollama import (
     classroom,
     generation,
+    grammars,
+    hangup,
     options,
     store,
     templates,
@@ -136,7 +138,7 @@ def _json_args(arguments: Any) -> Any:
 
 
 async def _start(request: Request, data: dict[str, Any], build_factory: Any,
-                 constraint: Any = None) -> tuple[generation.Running, str]:
+                 tools: grammars.Tools | None = None) -> tuple[generation.Running, str]:
     name = data.get("model")
     if not isinstance(name, str) or not name:
         raise OllamaError(400, "model is required")
@@ -146,8 +148,8 @@ async def _start(request: Request, data: dict[str, Any], build_factory: Any,
     opts = options.merge(_options(data), model.parameters)
     keep_alive = options.default_keep_alive()
     req = generation.GenerationRequest(model, info, opts, keep_alive, build_factory(model, info), _format(data),
-                                       client=classroom.client_of(request), constraint=constraint)
-    return await generation.start(request.app.state.scheduler, req), name
+                                       client=classroom.client_of(request), tools=tools)
+    return await hangup.unless_gone(request, generation.start(request.app.state.scheduler, req)), name
 
 
 def _usage(outcome: Any) -> dict[str, int]:
@@ -169,11 +171,9 @@ def _sse(objects: AsyncIterator[dict[str, Any]]) -> StreamingResponse:
 
 # ---- /v1/chat/completions -------------------------------------------------------------------
 
-def _tool_choice(tools: list[dict[str, Any]], choice: Any) -> tuple[list[dict[str, Any]], Any]:
+def _tool_choice(tools: list[dict[str, Any]], choice: Any) -> tuple[list[dict[str, Any]], grammars.Tools | None]:
     """OpenAI's ``tool_choice`` as a grammar: "none" drops the tools, "auto" (default) lets a started
     call be only well-formed, "required" or a named function makes the answer a call."""
-    from labkit.ollama import toolgrammar
-
     if choice in (None, "auto"):
         forced, only = False, None
     elif choice == "none":
@@ -185,21 +185,18 @@ def _tool_choice(tools: list[dict[str, Any]], choice: Any) -> tuple[list[dict[st
     else:
         raise OllamaError(400, f"invalid tool_choice: {json.dumps(choice)}; use \"none\", \"auto\", \"required\" "
                                "or {\"type\": \"function\", \"function\": {\"name\": ...}}")
-    try:
-        return tools, toolgrammar.for_tools(tools, forced, only)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise OllamaError(400, f"invalid tools: {exc}") from None
-    except Exception as exc:  # llama.cpp refuses a schema it cannot turn into a grammar
-        raise OllamaError(400, f"invalid tool parameters schema: {exc}") from None
+    if not isinstance(tools, list):
+        raise OllamaError(400, "invalid tools: expected a list of {\"type\": \"function\", \"function\": {...}}")
+    return tools, grammars.Tools(tools, forced, only)  # parsed before admission (labkit.ollama.grammars)
 
 
 async def _chat_completions(request: Request) -> Response:
     data = await _body(request)
     messages = _messages(data)
     tools = data.get("tools") or []
-    constraint = None
+    spec = None
     if tools:
-        tools, constraint = _tool_choice(tools, data.get("tool_choice"))
+        tools, spec = _tool_choice(tools, data.get("tool_choice"))
     streaming = bool(data.get("stream", False))
     include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
 
@@ -215,7 +212,7 @@ async def _chat_completions(request: Request) -> Response:
 
         return build
 
-    running, name = await _start(request, data, factory, constraint)
+    running, name = await _start(request, data, factory, spec)
     events = toolcalls.split_events(running.events, toolcalls.tool_names(tools)) if tools else running.events
     ident, created = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time())
     base = {"id": ident, "created": created, "model": name, "system_fingerprint": "fp_ollama"}
@@ -251,25 +248,28 @@ async def _chat_completions(request: Request) -> Response:
 
         return _sse(chunks())
 
-    parts: list[str] = []
-    calls: list[dict[str, Any]] = []
-    async for event in events:
-        if event.kind in ("text", "tools"):
-            parts.append(event.text)
-            calls.extend(event.calls or [])
-        elif event.kind == "error":
-            raise OllamaError(500, event.error)
-        else:
-            assert event.outcome is not None
-            generation.note_usage(request, event)
-            message: dict[str, Any] = {"role": "assistant", "content": "".join(parts)}
-            if calls:
-                message["tool_calls"] = openai_calls(calls)
-            reason = "tool_calls" if calls else event.outcome.done_reason
-            return JSONResponse({**base, "object": "chat.completion",
-                                 "choices": [{"index": 0, "message": message, "finish_reason": reason}],
-                                 "usage": _usage(event.outcome)})
-    raise OllamaError(500, "generation ended without a result")
+    async def collect() -> Response:
+        parts: list[str] = []
+        calls: list[dict[str, Any]] = []
+        async for event in events:
+            if event.kind in ("text", "tools"):
+                parts.append(event.text)
+                calls.extend(event.calls or [])
+            elif event.kind == "error":
+                raise OllamaError(event.status, event.error)
+            else:
+                assert event.outcome is not None
+                generation.note_usage(request, event)
+                message: dict[str, Any] = {"role": "assistant", "content": "".join(parts)}
+                if calls:
+                    message["tool_calls"] = openai_calls(calls)
+                reason = "tool_calls" if calls else event.outcome.done_reason
+                return JSONResponse({**base, "object": "chat.completion",
+                                     "choices": [{"index": 0, "message": message, "finish_reason": reason}],
+                                     "usage": _usage(event.outcome)})
+        raise OllamaError(500, "generation ended without a result")
+
+    return await hangup.unless_gone(request, collect())
 
 
 # ---- /v1/completions ---------------------------------------------------------------------------
@@ -316,19 +316,22 @@ async def _completions(request: Request) -> Response:
                     raise OllamaError(500, event.error)
 
         return _sse(chunks())
-    parts: list[str] = []
-    async for event in running.events:
-        if event.kind == "text":
-            parts.append(event.text)
-        elif event.kind == "error":
-            raise OllamaError(500, event.error)
-        else:
-            assert event.outcome is not None
-            generation.note_usage(request, event)
-            return JSONResponse({**base, "choices": [{"index": 0, "text": "".join(parts),
-                                                      "finish_reason": event.outcome.done_reason}],
-                                 "usage": _usage(event.outcome)})
-    raise OllamaError(500, "generation ended without a result")
+    async def collect() -> Response:
+        parts: list[str] = []
+        async for event in running.events:
+            if event.kind == "text":
+                parts.append(event.text)
+            elif event.kind == "error":
+                raise OllamaError(event.status, event.error)
+            else:
+                assert event.outcome is not None
+                generation.note_usage(request, event)
+                return JSONResponse({**base, "choices": [{"index": 0, "text": "".join(parts),
+                                                          "finish_reason": event.outcome.done_reason}],
+                                     "usage": _usage(event.outcome)})
+        raise OllamaError(500, "generation ended without a result")
+
+    return await hangup.unless_gone(request, collect())
 
 
 # ---- /v1/embeddings and /v1/models -----------------------------------------------------------------

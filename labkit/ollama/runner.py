@@ -58,6 +58,16 @@ class _Work:
 
 
 @dataclass
+class _Part:
+    """One sequence's share of a batch: its last sampled token, or a chunk of its prompt."""
+
+    seq: _Sequence
+    tokens: list[int]
+    start: int            # the sequence's cached length before this part
+    wants_logits: bool    # an answering sequence, or the last chunk of a prompt
+
+
+@dataclass
 class _Sequence:
     """One of the context's sequences: the tokens its KV cells hold, and the job using it."""
 
@@ -126,6 +136,8 @@ class Runner(LoadedFile):
         self._wake = threading.Condition()
         self._closing = False
         self.peak_together = 0  # the most requests decoded in one batch so far (for tests and curious learners)
+        self.pauses = 0         # generations paused so far to let a waiting request in (likewise)
+        self.resumes = 0        # ... and paused generations taken up again
         self._thread = threading.Thread(target=self._loop, name="labkit-decode", daemon=True)
         self._thread.start()
 
@@ -184,14 +196,10 @@ class Runner(LoadedFile):
                         work.future.set_exception(exc)
             try:
                 self._step()
-            except Exception as exc:  # a failed decode ends the requests in it, not the server
+            except Exception as exc:  # a fault outside any one request's part: the requests in it end
                 log.exception("decoding failed")
                 for seq in self._busy():
-                    work = seq.work
-                    seq.work = None
-                    self._forget(seq)
-                    if work is not None and not work.future.done():
-                        work.future.set_exception(exc)
+                    self._fail(seq, exc)
 
     def _busy(self) -> list[_Sequence]:
         return [seq for seq in self._sequences if seq.work is not None]
@@ -224,6 +232,7 @@ class Runner(LoadedFile):
             reuse = self._keep(seq, max(reuse, 0))
             work.to_read = tokens[reuse:]
         else:  # a paused job going on: its tokens so far are in the cells, except the last one sampled
+            self.resumes += 1
             p.waited += now - p.paused_at
             held = job.prompt_tokens + p.generated[:-1]
             untouched = [s for s in free if s.cached == held]
@@ -246,48 +255,87 @@ class Runner(LoadedFile):
 
     def _step(self) -> None:
         """One batch: a token for each answering sequence, then prompt chunks; decode; sample."""
-        import llama_cpp
-
         for seq in self._busy():
             if seq.work is not None and seq.work.job.cancel.is_set():
                 self._finish(seq, "cancel")
         busy = self._busy()
         if not busy:
             return
-        batch = self._batch.batch
-        batch.n_tokens = 0
-        rows: list[tuple[_Sequence, int]] = []  # sequences that get logits, and their row
-
-        def add(seq: _Sequence, token: int, logits: bool) -> None:
-            row = batch.n_tokens
-            batch.token[row] = token
-            batch.pos[row] = len(seq.cached)
-            batch.n_seq_id[row] = 1
-            batch.seq_id[row][0] = seq.seq_id
-            batch.logits[row] = logits
-            batch.n_tokens += 1
-            seq.cached.append(token)
-            if logits:
-                rows.append((seq, row))
-
+        parts: list[_Part] = []
+        room = self.n_batch
         for seq in busy:  # answering: the token sampled last
             work = seq.work
             if work is not None and not work.to_read:
-                add(seq, work.job.progress.generated[-1], True)
+                parts.append(_Part(seq, [work.job.progress.generated[-1]], len(seq.cached), True))
+                room -= 1
         for seq in busy:  # reading a prompt: as much as the batch still holds
             work = seq.work
-            if work is None or not work.to_read:
+            if work is None or not work.to_read or room <= 0:
                 continue
-            room = self.n_batch - batch.n_tokens
             chunk, work.to_read = work.to_read[:room], work.to_read[room:]
-            for i, token in enumerate(chunk):
-                add(seq, token, not work.to_read and i == len(chunk) - 1)
-        self.peak_together = max(self.peak_together, len({seq.seq_id for seq, _ in rows}))
+            parts.append(_Part(seq, chunk, len(seq.cached), not work.to_read))
+            room -= len(chunk)
+        self.peak_together = max(self.peak_together, sum(1 for part in parts if part.wants_logits))
+        self._decode(parts)
+
+    def _decode(self, parts: list[_Part]) -> None:
+        """Decode ``parts`` in one batch and sample; if llama.cpp refuses the batch, find whose part it was.
+
+        llama.cpp refuses a whole batch for one bad token (or one sequence that no longer fits), so a
+        refused batch is undone and each part decoded alone: only the part that fails alone ends its
+        request, with the error; the others go on (flash attention: the same numbers either way).
+        """
+        import llama_cpp
+
+        batch = self._batch.batch
+        batch.n_tokens = 0
+        rows: list[tuple[_Sequence, int]] = []  # sequences that get logits, and their row
+        for part in parts:
+            seq = part.seq
+            for i, token in enumerate(part.tokens):
+                row = batch.n_tokens
+                batch.token[row] = token
+                batch.pos[row] = len(seq.cached)
+                batch.n_seq_id[row] = 1
+                batch.seq_id[row][0] = seq.seq_id
+                batch.logits[row] = part.wants_logits and i == len(part.tokens) - 1
+                batch.n_tokens += 1
+                seq.cached.append(token)
+            if part.wants_logits:
+                rows.append((seq, batch.n_tokens - 1))
         status = llama_cpp.llama_decode(self._ctx.ctx, batch)
-        if status != 0:
-            raise RuntimeError(f"llama_decode returned {status}")
-        for seq, row in rows:
-            self._next_token(seq, row)
+        if status == 0:
+            for seq, row in rows:
+                try:
+                    self._next_token(seq, row)
+                except Exception as exc:  # this request's sampler or callback failed: it alone ends
+                    log.exception("sampling failed")
+                    self._fail(seq, exc)
+            return
+        for part in parts:
+            self._undo(part)
+        if len(parts) == 1:
+            log.error("llama_decode returned %d for one request; ending it", status)
+            self._fail(parts[0].seq, RuntimeError(f"llama_decode returned {status}"))
+            return
+        for part in parts:
+            if part.seq.work is not None:
+                self._decode([part])
+
+    def _undo(self, part: _Part) -> None:
+        """Take ``part``'s tokens out of its sequence again (cells and bookkeeping)."""
+        import llama_cpp
+
+        seq = part.seq
+        llama_cpp.llama_memory_seq_rm(self._memory, seq.seq_id, part.start, -1)
+        seq.cached = seq.cached[:part.start]
+
+    def _fail(self, seq: _Sequence, exc: BaseException) -> None:
+        """End the request in ``seq`` with ``exc``; its cells are dropped (they may be half written)."""
+        work, seq.work = seq.work, None
+        self._forget(seq)
+        if work is not None and not work.future.done():
+            work.future.set_exception(exc)
 
     def _next_token(self, seq: _Sequence, row: int) -> None:
         """Sample this sequence's next token from its row of logits and pass its text on."""
@@ -334,6 +382,7 @@ class Runner(LoadedFile):
         state = (ctypes.c_uint8 * size)()
         llama_cpp.llama_state_seq_get_data(self._ctx.ctx, state, size, seq.seq_id)
         p.state, p.paused_at = state, time.perf_counter()
+        self.pauses += 1
         seq.work = None  # the cells stay: if this slot is still untouched at its next turn, nothing is restored
         work.future.set_result(None)
 

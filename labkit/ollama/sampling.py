@@ -31,6 +31,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from labkit.ollama.grammars import Compiled
+
 log = logging.getLogger("labkit.ollama")
 
 
@@ -94,10 +96,7 @@ class RequestSampler:
 
     def _started(self, waiting: _Waiting, text: bytes) -> Any | None:
         """A grammar that has read ``text``; None if ``text`` does not fit it."""
-        from llama_cpp import _internals
-
-        rules = _internals.LlamaSampler()
-        rules.add_grammar(waiting.model, waiting.grammar)
+        rules = _rules(waiting.grammar)
         tokens = waiting.model.tokenize(text, add_bos=False, special=False)
         if b"".join(waiting.piece(t) for t in tokens) != text:
             return None
@@ -129,7 +128,8 @@ class RequestSampler:
 def sampler_chain(model: Any, n_vocab: int, n_ctx: int, opts: dict[str, Any], grammar: Any) -> RequestSampler:
     """The sampler for one request's options (Ollama's names).
 
-    ``grammar``: None, a ``LlamaGrammar`` (``format``), or a
+    ``grammar``: None, a :class:`labkit.ollama.grammars.Compiled` (what the server passes: parsed
+    before the request was admitted), a ``LlamaGrammar`` or a
     :class:`labkit.ollama.toolgrammar.Constraint` (tool calls, possibly lazy).
     """
     from llama_cpp import _internals
@@ -148,13 +148,31 @@ def sampler_chain(model: Any, n_vocab: int, n_ctx: int, opts: dict[str, Any], gr
         chain.add_temp(opts["temperature"])
         seed = opts["seed"]
         chain.add_dist(seed if seed >= 0 else random.randint(0, 2**31 - 1))
-    if getattr(grammar, "triggers", ()):  # a tool-call grammar that waits for a call to start
-        return RequestSampler(chain, None, n_vocab, _Waiting(model, grammar.grammar, grammar.triggers))
-    rules = None
-    if grammar is not None:
-        rules = _internals.LlamaSampler()
-        rules.add_grammar(model, getattr(grammar, "grammar", grammar))
-    return RequestSampler(chain, rules, n_vocab)
+    if grammar is None:
+        return RequestSampler(chain, None, n_vocab)
+    compiled = _compiled(model, grammar)
+    if compiled.triggers:  # a tool-call grammar that waits for a call to start
+        return RequestSampler(chain, None, n_vocab, _Waiting(model, compiled, compiled.triggers))
+    return RequestSampler(chain, _rules(compiled), n_vocab)
+
+
+def _compiled(model: Any, grammar: Any) -> Compiled:
+    """``grammar`` as parsed by llama.cpp: the server parses it before admitting the request; a
+    ``LlamaGrammar`` or a tool-call ``Constraint`` (a caller in this process) is parsed here."""
+    if isinstance(grammar, Compiled):
+        return grammar
+    inner = getattr(grammar, "grammar", grammar)  # a Constraint holds a LlamaGrammar
+    return Compiled(model.vocab, inner._grammar, tuple(getattr(grammar, "triggers", ())), inner._root)
+
+
+def _rules(compiled: Compiled) -> Any:
+    """A sampler holding only a fresh copy of ``compiled`` (a chain, so it is freed with it)."""
+    import llama_cpp
+    from llama_cpp import _internals
+
+    rules = _internals.LlamaSampler()
+    llama_cpp.llama_sampler_chain_add(rules.sampler, compiled.copy())
+    return rules
 
 
 class _Waiting:
@@ -162,7 +180,7 @@ class _Waiting:
 
     def __init__(self, model: Any, grammar: Any, patterns: tuple[str, ...]) -> None:
         self.model = model            # llama_cpp._internals.LlamaModel
-        self.grammar = grammar        # llama_cpp.LlamaGrammar
+        self.grammar = grammar        # labkit.ollama.grammars.Compiled
         self.patterns = [re.compile(p.encode("utf-8")) for p in patterns]
         self.seen = b""               # the answer so far, as the grammar reads it
         self.skip = 0                 # matches that start before this did not fit the grammar

@@ -24,7 +24,8 @@ and a running generation takes turns too:
    learner who sends ten requests at once does not get ten turns in a row.
 2. A generation that has produced ``SLICE_TOKENS`` tokens (16, in
    :mod:`labkit.ollama.runner`) checks after each further token whether anyone is
-   waiting. If so it pauses: its KV cells are saved, its slot goes to the next in line,
+   waiting that no other pause already makes room for (:meth:`Line.claim`: one waiter
+   pauses one generation, not every one past its slice). If so it pauses: its KV cells are saved, its slot goes to the next in line,
    and it joins the back of the line. When its turn comes it goes on where it stopped,
    with its own sampler (random state, grammar) unchanged: no prompt is read twice and
    a seeded answer stays the same.
@@ -95,17 +96,39 @@ class Line:
     def __init__(self) -> None:
         self.free: list[AnyRunner] = []
         self.waiting: dict[str, deque[asyncio.Future[AnyRunner]]] = {}  # client -> its requests, in rotation order
-        self.count = 0  # requests waiting; read by generation threads to decide whether to pause
+        self.count = 0    # requests waiting
+        self.claimed = 0  # of those, how many a pausing generation is already making room for
+        self._counts = threading.Lock()  # count and claimed are read by decode threads (claim)
 
-    def give(self, runner: AnyRunner) -> None:
-        """A context is free: hand it to the next client in rotation, or keep it."""
+    def claim(self) -> bool:
+        """Should a generation past its slice pause now? Yes for one waiter no other pause serves yet.
+
+        Called from a decode thread. Each waiter is claimed by one pausing generation, so one request
+        in line pauses one generation, not every one past its slice. The claim ends when the pausing
+        generation's slot is handed on (:meth:`give` with ``claimed``).
+        """
+        with self._counts:
+            if self.count > self.claimed:
+                self.claimed += 1
+                return True
+            return False
+
+    def give(self, runner: AnyRunner, claimed: bool = False) -> None:
+        """A context is free: hand it to the next client in rotation, or keep it.
+
+        ``claimed``: the context of a generation that paused for a waiter (see :meth:`claim`).
+        """
+        if claimed:
+            with self._counts:
+                self.claimed = max(0, self.claimed - 1)
         while self.waiting:
             client = next(iter(self.waiting))
             requests = self.waiting.pop(client)
             turn = requests.popleft()
             if requests:
                 self.waiting[client] = requests  # the client's other requests: back of the rotation
-            self.count -= 1
+            with self._counts:
+                self.count -= 1
             if not turn.done():  # (a request that gave up has already left the line)
                 turn.set_result(runner)
                 return
@@ -117,7 +140,8 @@ class Line:
             return self.free.pop()
         turn: asyncio.Future[AnyRunner] = asyncio.get_running_loop().create_future()
         self.waiting.setdefault(client, deque()).append(turn)
-        self.count += 1
+        with self._counts:
+            self.count += 1
         try:
             return await turn
         except asyncio.CancelledError:
@@ -127,7 +151,9 @@ class Line:
                 requests = self.waiting.get(client)
                 if requests is not None and turn in requests:
                     requests.remove(turn)
-                    self.count -= 1
+                    with self._counts:
+                        self.count -= 1
+                        self.claimed = min(self.claimed, self.count)
                     if not requests:
                         del self.waiting[client]
             raise
@@ -157,6 +183,7 @@ class Scheduler:
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # unloads under way: kept, so none is lost
         self.running_jobs: set[threading.Event] = set()  # the cancel flags of generations under way
+        self._turns: set[asyncio.Task[Lease]] = set()  # paused generations waiting for their next turn
         self.stopping = False
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -179,6 +206,8 @@ class Scheduler:
             self._reaper = None
         for job_cancel in list(self.running_jobs):
             job_cancel.set()
+        for turn in list(self._turns):  # paused ones are not resumed
+            turn.cancel()
         deadline = time.monotonic() + drain_seconds
         while any(not loaded.idle for loaded in self.loaded.values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
@@ -232,10 +261,13 @@ class Scheduler:
         loaded.expires_at = None  # in use: does not expire
         return Lease(loaded, runner, int((time.perf_counter() - started) * 1e9))
 
-    def release(self, lease: Lease, keep_alive: float) -> None:
-        """Give a runner back; set the model's expiry from this request's keep_alive."""
+    def release(self, lease: Lease, keep_alive: float, claimed: bool = False) -> None:
+        """Give a runner back; set the model's expiry from this request's keep_alive.
+
+        ``claimed``: the request had paused for a waiter (:meth:`Line.claim`) and ends instead of going on.
+        """
         loaded = lease.loaded
-        loaded.line.give(lease.runner)
+        loaded.line.give(lease.runner, claimed)
         loaded.active -= 1
         loaded.last_used = time.monotonic()
         loaded.keep_alive = keep_alive
@@ -246,14 +278,21 @@ class Scheduler:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def take_turn(self, lease: Lease, client: str) -> Lease:
-        """Pause: give the context to the next in line and wait at the back for another turn.
+    def take_turn(self, lease: Lease, client: str) -> asyncio.Task[Lease]:
+        """Pause: give the context to the next in line now; the task waits at the back for another turn.
 
-        The request stays active (its model is not unloaded meanwhile). If the wait
-        is cancelled the request counts as finished: do not release it again.
+        The request stays active (its model is not unloaded meanwhile). If the task is cancelled
+        (its client left) the request counts as finished: do not release it again.
         """
         loaded = lease.loaded
-        loaded.line.give(lease.runner)
+        loaded.line.give(lease.runner, claimed=True)
+        task = asyncio.get_running_loop().create_task(self._next_turn(lease, client))
+        self._turns.add(task)  # stopping the server ends these waits
+        task.add_done_callback(self._turns.discard)
+        return task
+
+    async def _next_turn(self, lease: Lease, client: str) -> Lease:
+        loaded = lease.loaded
         try:
             runner = await loaded.line.take(client)
         except BaseException:
@@ -291,11 +330,14 @@ class Scheduler:
             loaded = self.loaded.get(settings)
             if loaded is not None:
                 return loaded
-            # Same file with other settings (say a new num_ctx): reload, as Ollama does.
+            # Same file with other settings (say a new num_ctx): Ollama waits until the model is idle and
+            # reloads it, and every request queues behind the reload. Here an idle copy is unloaded, but a
+            # busy one is not waited for (its requests would keep it busy, and the wait would hold
+            # this lock): the new settings load beside it, and it goes when its keep_alive runs out or
+            # room is needed (OLLAMA_MAX_LOADED_MODELS).
             for other in list(self.loaded.values()):
-                if other.settings.path == settings.path and other.settings.embedding == settings.embedding:
-                    while not other.idle:
-                        await self._wait_change()
+                if (other.settings.path == settings.path and other.settings.embedding == settings.embedding
+                        and other.idle):
                     await self._unload(other)
             while len(self.loaded) >= self.max_loaded:
                 victims = sorted((m for m in self.loaded.values() if m.idle), key=lambda m: m.last_used)

@@ -58,13 +58,14 @@ def _configure_logging(level: int) -> None:
 
 
 def serve(host: str | None = None, port: int | None = None, allow_remote: bool = False,
-          token: str | None = None) -> None:
+          token: str | None = None, admin_token: str | None = None) -> None:
     """Run the Ollama-compatible server in the foreground until Ctrl+C (``labkit serve``).
 
     Logs one line per request: method, path, model, status, duration, tokens/s.
     A classroom server listens on a non-loopback address such as 0.0.0.0, which
     needs ``allow_remote`` (or ``LABKIT_ALLOW_REMOTE=1``); ``token`` (or
-    ``LABKIT_TOKEN``) then keeps it to the room. See :mod:`labkit.ollama.classroom`.
+    ``LABKIT_TOKEN``) then keeps it to the room, and ``admin_token`` (or ``LABKIT_ADMIN_TOKEN``) is
+    the instructor's, who alone may change the shared models. See :mod:`labkit.ollama.classroom`.
     Introduced in notebooks/02_ollama.
     """
     import uvicorn
@@ -76,6 +77,7 @@ def serve(host: str | None = None, port: int | None = None, allow_remote: bool =
     port = port or env_port
     allow_remote = allow_remote or classroom.allow_remote_from_env()
     token = token or os.environ.get("LABKIT_TOKEN", "").strip() or None
+    admin_token = admin_token or os.environ.get("LABKIT_ADMIN_TOKEN", "").strip() or None
     classroom.check_bind(host, allow_remote)
     if os.environ.get("LABKIT_EXIT_WITH_PARENT", "").isdigit():
         exit_with_parent(int(os.environ["LABKIT_EXIT_WITH_PARENT"]))
@@ -85,7 +87,8 @@ def serve(host: str | None = None, port: int | None = None, allow_remote: bool =
         log.warning("%s", classroom.remote_warning(host, port, token))
     log.info("labkit Ollama-compatible server (llama.cpp) listening on %s%s", base_url(host, port),
              " (token required)" if token else "")
-    uvicorn.run(create_app(bind_host=host, token=token, allow_remote=allow_remote), host=host, port=port, log_level="warning",
+    uvicorn.run(create_app(bind_host=host, token=token, allow_remote=allow_remote, admin_token=admin_token),
+                host=host, port=port, log_level="warning",
                 access_log=False, timeout_graceful_shutdown=3)
 
 

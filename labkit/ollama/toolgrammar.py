@@ -56,11 +56,20 @@ def for_tools(tools: list[dict[str, Any]], forced: bool, only: str | None = None
     """The grammar for calls to ``tools``: the whole answer when ``forced``, else from an opening on."""
     from llama_cpp.llama_grammar import LlamaGrammar
 
+    gbnf, patterns = gbnf_for(tools, forced, only)
+    return Constraint(LlamaGrammar.from_string(gbnf, verbose=False), patterns)
+
+
+def gbnf_for(tools: list[dict[str, Any]], forced: bool, only: str | None = None) -> tuple[str, tuple[str, ...]]:
+    """The GBNF text for calls to ``tools`` and, unless ``forced``, the patterns that start it.
+
+    The server parses it before the request is admitted (:mod:`labkit.ollama.grammars`).
+    """
     schema = json.dumps(call_schema(tools, only))  # key order kept: name, then arguments
     if forced:
-        return Constraint(LlamaGrammar.from_string(_gbnf(schema), verbose=False))
+        return _gbnf(schema), ()
     names = [t.get("function", t)["name"] for t in tools]
-    return Constraint(LlamaGrammar.from_string(_lazy_gbnf(schema), verbose=False), triggers(names))
+    return _lazy_gbnf(schema), triggers(names)
 
 
 def triggers(names: list[str]) -> tuple[str, ...]:
