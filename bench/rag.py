@@ -86,8 +86,9 @@ def main() -> None:
                     rows.append(evaluate.graded(q, reply, ranked[q.question]))
                     decisions.append((bool(q.note_id), reply["found"], reply["score"] >= grounded.MIN_SCORE))
                     if args.verbose:
-                        print(f"  [{q.kind}] {q.question} -> {reply['answer']!r} answered={reply['answered']} "
-                              f"sources={reply['sources']} right={rows[-1]['all right']}")
+                        print(f"  [{q.kind}] {q.question} -> {reply['reply']!r} found={reply['found']} "
+                              f"score={reply['score']:.3f} answered={reply['answered']} sources={reply['sources']} "
+                              f"right={rows[-1]['all right']}")
                 print_table(f"{model}: {statistics.median(times):.2f} s per question (median)", evaluate.by_kind(rows))
                 rules = {"found alone": lambda f, s: f, f"score >= {grounded.MIN_SCORE} alone": lambda f, s: s,
                          "found and score (used)": lambda f, s: f and s}
