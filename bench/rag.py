@@ -90,8 +90,8 @@ def main() -> None:
                               f"score={reply['score']:.3f} answered={reply['answered']} sources={reply['sources']} "
                               f"right={rows[-1]['all right']}")
                 print_table(f"{model}: {statistics.median(times):.2f} s per question (median)", evaluate.by_kind(rows))
-                rules = {"found alone": lambda f, s: f, f"score >= {grounded.MIN_SCORE} alone": lambda f, s: s,
-                         "found and score (used)": lambda f, s: f and s}
+                rules = {"found alone": lambda f, s: f, f"score >= {grounded.MIN_SCORE} alone (used)": lambda f, s: s,
+                         "found and score": lambda f, s: f and s}
                 print("answered decided by: " + "; ".join(
                     f"{name} {sum(rule(f, s) == yes for yes, f, s in decisions) / len(decisions):.3f}"
                     for name, rule in rules.items()) + f" (accuracy over all {len(decisions)} questions; "
