@@ -13,8 +13,7 @@ not answered, the answer says so in fixed words rather than whatever the model w
 
 The file cited is worked out from the answer (:func:`labkit.rag.assistant.cite`: the retrieved
 file sharing the most words with it; the best-ranked one when no word is shared), not asked of
-the model. Introduced in
-notebooks/07_private_assistant; ``labkit ask`` uses it.
+the model. Introduced in notebooks/07_private_assistant; ``labkit ask`` uses it.
 """
 
 from __future__ import annotations
