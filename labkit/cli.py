@@ -1,4 +1,4 @@
-"""The ``labkit`` command: doctor, models, lab, serve.
+"""The ``labkit`` command: doctor, models, lab, serve, ask.
 
 Each sub-command is a few lines that call the library, so what the command
 does can be read (and done) from a notebook as well.
@@ -145,6 +145,21 @@ def _wheelhouse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask(args: argparse.Namespace) -> int:
+    from labkit.rag.ask import ask
+
+    reply = ask(" ".join(args.question), args.docs, model=args.model, k=args.k, host=args.host,
+                where=Path(args.index) if args.index else None)
+    print(f"labkit: {reply['index']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({key: reply[key] for key in ("answer", "answered", "sources", "prompt_tokens")}))
+    else:
+        print(reply["answer"])
+        if reply["sources"]:
+            print("sources: " + ", ".join(reply["sources"]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description="The Local LLM Lab Kit.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -191,6 +206,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", help="the instructor's token (or LABKIT_ADMIN_TOKEN): on a classroom server "
                                              "only it may pull, create, copy, delete, upload or unload models")
     serve.set_defaults(func=_serve)
+
+    from labkit.rag.ask import DEFAULT_MODEL
+
+    ask = sub.add_parser("ask", help="answer a question from a folder of .md and .txt files, with a local model, "
+                                     "citing the files")
+    ask.add_argument("question", nargs="+", help="the question")
+    ask.add_argument("--docs", required=True, help="folder of .md and .txt files (indexed on disk; only new or "
+                                                   "changed files are embedded again)")
+    ask.add_argument("--model", default=DEFAULT_MODEL, help=f"chat model (default {DEFAULT_MODEL})")
+    ask.add_argument("-k", type=int, default=3, help="chunks retrieved (default 3)")
+    ask.add_argument("--host", help="Ollama API to use, which must answer (default: OLLAMA_HOST, else the kit's "
+                                    "server, started for the run)")
+    ask.add_argument("--index", help="folder for the index (default $LABKIT_HOME/rag/ask)")
+    ask.add_argument("--json", action="store_true", help='print {"answer", "answered", "sources", '
+                                                         '"prompt_tokens"} as JSON on the last line')
+    ask.set_defaults(func=_ask)
     return parser
 
 

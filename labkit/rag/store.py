@@ -72,12 +72,9 @@ def forget(folder: Path) -> None:
 
 def chunks(notes: list[Note], chunk_size: int = 400, overlap: int = 0) -> list[Any]:
     """The notes as LangChain ``Document`` chunks, each with its note's id in the metadata."""
-    from langchain_core.documents import Document
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+    from labkit.rag.folder import split
 
-    splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=overlap)
-    return [Document(page_content=piece, metadata={"note_id": note.id})
-            for note in notes for piece in splitter.split_text(note.text)]
+    return split({note.id: note.text for note in notes}, chunk_size, overlap)
 
 
 def open_store(qdrant: Any, collection: str, embedding: Any) -> Any:
