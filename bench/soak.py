@@ -226,7 +226,7 @@ def main() -> None:
     print(f"server RSS after {warm_up:.0f} s warm-up {res['rss_warm_mb']:.0f} MB, max after {res['rss_max_mb']:.0f} MB, "
           f"end {res['rss_end_mb']:.0f} MB; threads {res['threads_warm']} -> {res['threads_end']}; "
           f"open files {res['fds_warm']} -> {res['fds_end']}; models loaded {res['models_warm']} -> {res['models_end']} "
-          f"(at most {res['models_max']}: each other load setting is a runner of its own)")
+          f"(at most {res['models_max']}, as /api/ps lists them)")
     print(f"RSS with {res['models_end']} models loaded: first {res['rss_same_models_mb']:.0f} MB after warm-up, "
           f"end {res['rss_end_mb']:.0f} MB")
     flat = res["rss_end_mb"] <= res["rss_same_models_mb"] * 1.1 + 32
