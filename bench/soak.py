@@ -8,9 +8,16 @@ mid-stream. Checks, and prints:
 * nothing lost: every accepted request ends with ``done`` and the right token count (exactly
   ``num_predict`` when it stopped for length, fewer only when the model ended it), JSON mode
   answers parse, embeddings come back; a 503 is allowed only beyond ``OLLAMA_MAX_QUEUE``;
-* the server's memory (RSS) after warm-up and at the end, its threads and open files: flat.
+* the server's memory (RSS) after warm-up and at the end, its threads and open files: flat (the
+  RSS at the end within 10 % + 32 MB of the first sample after warm-up with as many models loaded;
+  judged in runs of a minute or more).
 
-    python bench/soak.py [--learners 20] [--seconds 120]
+``--hostile`` adds odd and hostile requests to the mix (those of bench/hostile.py: bad context
+ids, absurd options, a schema that is not one, a looping template, other load settings, an
+unload, hang-ups): each must be answered within a minute without a server error, and the
+ordinary requests beside them must lose nothing.
+
+    python bench/soak.py [--learners 20] [--seconds 120] [--hostile]
 
 ``tests/test_soak.py`` runs a short form of it in CI.
 """
@@ -28,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 MODEL = "smollm2:135m"
 NUM_CTX = 1024
@@ -40,14 +48,19 @@ class Report:
     counts: Counter = field(default_factory=Counter)   # kind -> requests completed correctly
     problems: list[str] = field(default_factory=list)  # anything lost or wrong
     busy: int = 0                                      # 503 answers (only allowed beyond the queue limit)
-    samples: list[tuple[float, float, int, int]] = field(default_factory=list)  # (t, rss MB, threads, fds)
+    odd: Counter = field(default_factory=Counter)      # odd request -> answered in time without a server error
+    samples: list[tuple[float, float, int, int, int]] = field(default_factory=list)  # (t, rss MB, threads, fds, models)
 
     def resources(self, warm_up: float) -> dict[str, float]:
         """RSS, threads and open files at the end of warm-up and at the end (after the load)."""
         after = [s for s in self.samples if s[0] >= warm_up] or self.samples
         first, last = after[0], self.samples[-1]
         return {"rss_warm_mb": first[1], "rss_end_mb": last[1], "rss_max_mb": max(s[1] for s in after),
-                "threads_warm": first[2], "threads_end": last[2], "fds_warm": first[3], "fds_end": last[3]}
+                "threads_warm": first[2], "threads_end": last[2], "fds_warm": first[3], "fds_end": last[3],
+                "models_warm": first[4], "models_end": last[4], "models_max": max(s[4] for s in after),
+                # memory is flat when the same runners hold the same RSS: the first sample after warm-up
+                # with as many models loaded as at the end
+                "rss_same_models_mb": next(s[1] for s in after if s[4] == last[4])}
 
 
 async def _stream(client, path: str, body: dict, name: str) -> tuple[dict, int]:
@@ -85,15 +98,30 @@ def _check_length(kind: str, final: dict, wanted: int, report: Report) -> None:
         report.counts[kind] += 1
 
 
-async def learner(client, index: int, deadline: float, report: Report) -> None:
+async def odd(client, pick: random.Random, report: Report) -> None:
+    """One odd or hostile request of bench/hostile.py, picked at random: answered in time, no 5xx."""
+    import hostile
+
+    sub = hostile.Report()
+    name, send = pick.choice(sorted(hostile.odd_requests(client).items()))
+    await hostile.timed(name, send, 60.0, sub)
+    report.problems += [f"odd: {p}" for p in sub.problems]
+    if not sub.problems:
+        report.odd[name] += 1
+
+
+async def learner(client, index: int, deadline: float, report: Report, hostile: bool = False) -> None:
     """One learner: requests of the mix one after another until ``deadline``."""
     pick = random.Random(index)
     name = f"learner-{index}"
     options = {"temperature": 0, "num_ctx": NUM_CTX}
+    kinds = ["short", "short", "long", "json", "embed", "hang up"] + (["odd", "odd"] if hostile else [])
     while time.monotonic() < deadline:
-        kind = pick.choice(["short", "short", "long", "json", "embed", "hang up"])
+        kind = pick.choice(kinds)
         try:
-            if kind == "short":
+            if kind == "odd":
+                await odd(client, pick, report)
+            elif kind == "short":
                 body = {"model": MODEL, "messages": [{"role": "user", "content": f"What is {index} + {pick.randint(1, 9)}?"}],
                         "options": {**options, "num_predict": 16}}
                 final, _ = await _stream(client, "/api/chat", body, name)
@@ -139,17 +167,22 @@ async def learner(client, index: int, deadline: float, report: Report) -> None:
             report.problems.append(f"{kind}: {type(exc).__name__}: {exc}")
 
 
-async def _watch(pid: int, started: float, deadline: float, report: Report) -> None:
+async def _watch(client, pid: int, started: float, deadline: float, report: Report) -> None:
+    """Sample the server's RSS, threads, open files and loaded models (each load setting is a runner)."""
     import psutil
 
     process = psutil.Process(pid)
     while time.monotonic() < deadline:
+        try:
+            models = len((await client.get("/api/ps", timeout=30)).json()["models"])
+        except Exception:
+            models = -1
         report.samples.append((time.monotonic() - started, process.memory_info().rss / 2**20,
-                               process.num_threads(), process.num_fds()))
+                               process.num_threads(), process.num_fds(), models))
         await asyncio.sleep(1.0)
 
 
-async def soak(url: str, pid: int, learners: int, seconds: float) -> Report:
+async def soak(url: str, pid: int, learners: int, seconds: float, hostile: bool = False) -> Report:
     """Run the mix against the server at ``url`` (process ``pid``) and report."""
     import httpx
 
@@ -157,8 +190,8 @@ async def soak(url: str, pid: int, learners: int, seconds: float) -> Report:
     started = time.monotonic()
     deadline = started + seconds
     async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=learners * 2)) as client:
-        watcher = asyncio.create_task(_watch(pid, started, deadline + 3, report))
-        await asyncio.gather(*(learner(client, i, deadline, report) for i in range(learners)))
+        watcher = asyncio.create_task(_watch(client, pid, started, deadline + 3, report))
+        await asyncio.gather(*(learner(client, i, deadline, report, hostile) for i in range(learners)))
         await watcher  # goes on a few seconds after the load: the server idle again
     return report
 
@@ -167,6 +200,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--learners", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--hostile", action="store_true", help="add odd and hostile requests to the mix")
     args = parser.parse_args()
 
     from labkit.ollama.server import start_process
@@ -174,22 +208,32 @@ def main() -> None:
 
     server = start_process()
     try:
-        report = asyncio.run(soak(server.url, server.process.pid, args.learners, args.seconds))
+        report = asyncio.run(soak(server.url, server.process.pid, args.learners, args.seconds, args.hostile))
     finally:
         server.stop()
     warm_up = args.seconds / 4
     res = report.resources(warm_up)
     print(f"{cpu_model()}; {args.learners} learners for {args.seconds:.0f} s against labkit serve "
-          f"(OLLAMA_NUM_PARALLEL default)\n")
+          f"(OLLAMA_NUM_PARALLEL default){', with odd and hostile requests' if args.hostile else ''}\n")
     print("completed correctly: " + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
           + f"; total {sum(report.counts.values())}")
+    if args.hostile:
+        print("odd requests answered in time: " + ", ".join(f"{k} {v}" for k, v in sorted(report.odd.items()))
+              + f"; total {sum(report.odd.values())}")
     print(f"lost or wrong: {len(report.problems)}; 503 busy: {report.busy}")
     for problem in report.problems[:20]:
         print("  ", problem)
     print(f"server RSS after {warm_up:.0f} s warm-up {res['rss_warm_mb']:.0f} MB, max after {res['rss_max_mb']:.0f} MB, "
           f"end {res['rss_end_mb']:.0f} MB; threads {res['threads_warm']} -> {res['threads_end']}; "
-          f"open files {res['fds_warm']} -> {res['fds_end']}")
-    ok = not report.problems and report.busy == 0
+          f"open files {res['fds_warm']} -> {res['fds_end']}; models loaded {res['models_warm']} -> {res['models_end']} "
+          f"(at most {res['models_max']}, as /api/ps lists them)")
+    print(f"RSS with {res['models_end']} models loaded: first {res['rss_same_models_mb']:.0f} MB after warm-up, "
+          f"end {res['rss_end_mb']:.0f} MB")
+    flat = res["rss_end_mb"] <= res["rss_same_models_mb"] * 1.1 + 32
+    print(f"memory flat (end within 10 % + 32 MB of the first sample after warm-up with as many models): "
+          f"{'yes' if flat else 'NO'}")
+    # a run shorter than a minute is still touching its pages after warm-up: its RSS is shown, not judged
+    ok = not report.problems and report.busy == 0 and (flat or args.seconds < 60)
     print("soak:", "PASSED" if ok else "FAILED")
     sys.exit(0 if ok else 1)
 

@@ -50,3 +50,22 @@ def test_sweep_returns_speeds_per_value() -> None:
 def test_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown engine"):
         bench.measure_here("vllm", "smollm2:135m", PROMPT)
+
+
+def test_peer_server_bench_runs_the_kit_alone_without_building() -> None:
+    """bench/peer_server.py: a tiny run that never builds llama-server (the peer only if already cached)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import peer_server
+
+    args = peer_server.parse(["--no-build", "--levels", "1", "--repeats", "1"])
+    assert args.no_build and args.levels == [1] and args.slots == 8 and args.threads == 2
+    version = peer_server.llama_cpp_version()
+    sdist = peer_server.find_sdist(version)
+    assert sdist is None or sdist.name == f"llama_cpp_python-{version}.tar.gz"
+    results = peer_server.main(["--no-build", "--levels", "1", "--tokens", "8", "--repeats", "1",
+                                "--long-streams", "0", "--slots", "2"])
+    assert results["kit"]["decode@1"] > 0
+    assert ("llama-server" in results) == (peer_server.cached_binary(version) is not None)

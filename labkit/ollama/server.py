@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,7 +155,8 @@ class ServerProcess:
                 self.process.wait(timeout)
 
 
-def start_process(host: str = DEFAULT_HOST, port: int | None = None) -> ServerProcess:
+def start_process(host: str = DEFAULT_HOST, port: int | None = None,
+                  preexec_fn: Callable[[], None] | None = None) -> ServerProcess:
     """Start ``labkit serve`` in its own process on ``host:port`` and wait until it answers.
 
     Its own process, not a thread of yours: the server's llama.cpp threads then never compete
@@ -162,6 +164,7 @@ def start_process(host: str = DEFAULT_HOST, port: int | None = None) -> ServerPr
     throttles its threads as soon as there are more of them than cores, and decode slows
     down), a crash in native code cannot take your notebook with it, and it is how a real
     Ollama runs. Its log goes to a file in the model store; it stops when this process exits.
+    ``preexec_fn`` runs in the child before the server starts (bench/hostile.py caps its memory there).
     """
     from labkit.models import store_root
     from labkit.system.ports import wait_for_http
@@ -173,7 +176,7 @@ def start_process(host: str = DEFAULT_HOST, port: int | None = None) -> ServerPr
     env = {**os.environ, "LABKIT_EXIT_WITH_PARENT": str(os.getpid())}
     with log.open("w") as out:
         process = subprocess.Popen([sys.executable, "-m", "labkit.cli", "serve", "--host", host, "--port", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, env=env)
+                                   stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=preexec_fn)
     running = ServerProcess(base_url(host, port), process, log)
     try:
         wait_for_http(running.url + "/", process=process, timeout=60)
