@@ -51,6 +51,7 @@ def one_word_chain(function: Any) -> tuple[bool, str]:
 
 def call_rate(function: Any) -> tuple[bool, str]:
     """06.2: ``call_rate(llm, prompts)`` = share of prompts with a well-formed get_weather call."""
+    from langchain_core.caches import InMemoryCache
     from langchain_core.tools import tool
     from langchain_openai import ChatOpenAI
 
@@ -62,11 +63,12 @@ def call_rate(function: Any) -> tuple[bool, str]:
         """Get the current weather in a city."""
         return "sunny"
 
+    seen = InMemoryCache()  # the check reads the very replies your function got, without asking again
     paths = {
-        "qwen2.5-coder:0.5b decides": engines.ollama_chat("qwen2.5-coder:0.5b", num_ctx=2048, num_predict=64)
-        .bind_tools([get_weather]),
+        "qwen2.5-coder:0.5b decides": engines.ollama_chat("qwen2.5-coder:0.5b", num_ctx=2048, num_predict=64,
+                                                          cache=seen).bind_tools([get_weather]),
         "forced": ChatOpenAI(base_url=f"{ollama_base_url()}/v1", api_key="local", model="smollm2:135m",
-                             temperature=0, max_tokens=64).bind_tools([get_weather], tool_choice="any"),
+                             temperature=0, max_tokens=64, cache=seen).bind_tools([get_weather], tool_choice="any"),
     }
     found = []
     for name, llm in paths.items():
