@@ -7,6 +7,7 @@ does can be read (and done) from a notebook as well.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -146,9 +147,17 @@ def _wheelhouse(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
+    from labkit.rag import folder
     from labkit.rag.ask import ask
 
-    reply = ask(" ".join(args.question), args.docs, model=args.model, k=args.k, host=args.host,
+    folder.read(args.docs)  # a missing or empty folder fails before a server starts
+    host = args.host
+    if not host:  # a running Ollama at OLLAMA_HOST, or the kit's server started for this command
+        from labkit.ollama import ensure_server
+
+        with contextlib.redirect_stdout(sys.stderr):
+            host = ensure_server(None)
+    reply = ask(" ".join(args.question), args.docs, host, model=args.model, k=args.k,
                 where=Path(args.index) if args.index else None)
     print(f"labkit: {reply['index']}", file=sys.stderr)
     if args.json:

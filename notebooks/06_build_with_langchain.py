@@ -197,7 +197,8 @@ say("Without one, transformers gave {v} valid objects of {n}; the fallback raise
 # second is the model's judgement, and it is what this section measures: two tools, 7 questions
 # that need one of them and 6 that need none, on both chat models of the kit, through
 # `ChatOllama.bind_tools`, the portable pattern that works unchanged on a real Ollama with a
-# tool-capable model. The tools' docstrings say what live data they return, and a system message
+# tool-capable model (there, `ollama pull qwen2.5-coder:0.5b` first: it fetches Ollama's own build of
+# the model, not the kit's copy, so its decisions can differ). The tools' docstrings say what live data they return, and a system message
 # states the policy: both change the small model's decisions (`bench/tool_decisions.py` measures
 # each on prompts the course does not use).
 

@@ -162,3 +162,28 @@ def test_other_load_settings_never_wait_for_a_busy_model(url: str) -> None:
         for thread in threads:
             thread.join(60)
     assert not errors and ends and set(ends) == {"length"}
+
+
+
+def test_a_copy_with_older_settings_goes_once_its_work_ends() -> None:
+    """Other settings load beside a busy copy; that copy is unloaded when its last request ends (it used to
+    stay for its whole keep_alive, so requests trying settings filled the memory with copies)."""
+
+    async def scenario() -> tuple[set, set]:
+        scheduler = Scheduler()
+        model, old = _settings(256)
+        _, new = _settings(384)
+        busy = await scheduler.acquire(model, old, keep_alive=300)
+        other = await scheduler.acquire(model, new, keep_alive=300)  # loads beside the busy copy
+        try:
+            both = set(scheduler.loaded)
+            scheduler.release(other, keep_alive=300)
+            scheduler.release(busy, keep_alive=300)  # the old copy's last request ends
+            await asyncio.sleep(0.5)
+            return both, set(scheduler.loaded)
+        finally:
+            await scheduler.stop()
+
+    both, left = asyncio.run(scenario())
+    assert both == {_settings(256)[1], _settings(384)[1]}, "the new settings did not load beside the busy copy"
+    assert left == {_settings(384)[1]}, "the copy with the older settings stayed after its work ended"

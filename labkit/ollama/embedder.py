@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.ollama.jobs import LoadSettings
-from labkit.ollama.runner import LoadedFile
+from labkit.ollama.loaded import LoadedFile
 from labkit.ollama.streaming import l2_normalise
 
 

@@ -34,72 +34,16 @@ import math
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any
 
 from labkit.ollama import sampling
 from labkit.ollama.jobs import SLICE_TOKENS, Emit, Job, LoadSettings, Outcome, Progress
+from labkit.ollama.loaded import LoadedFile
+from labkit.ollama.sequences import _common_prefix, _Part, _Sequence, _Work
 from labkit.ollama.streaming import find_first, held_back
 
 __all__ = ["SLICE_TOKENS", "Emit", "Job", "LoadSettings", "LoadedFile", "Outcome", "Progress", "Runner"]
 
 log = logging.getLogger("labkit.ollama")
-
-@dataclass
-class _Work:
-    """A job in a sequence: what is left to read and where its tokens go."""
-
-    job: Job
-    emit: Emit
-    future: Future[Outcome | None]
-    to_read: list[int] = field(default_factory=list)   # prompt tokens not yet in the KV cells
-    slice_end: int = 0
-    limit: float = math.inf
-
-
-@dataclass
-class _Part:
-    """One sequence's share of a batch: its last sampled token, or a chunk of its prompt."""
-
-    seq: _Sequence
-    tokens: list[int]
-    start: int            # the sequence's cached length before this part
-    wants_logits: bool    # an answering sequence, or the last chunk of a prompt
-
-
-@dataclass
-class _Sequence:
-    """One of the context's sequences: the tokens its KV cells hold, and the job using it."""
-
-    seq_id: int
-    cached: list[int] = field(default_factory=list)
-    work: _Work | None = None
-
-
-class LoadedFile:
-    """A GGUF file loaded with llama-cpp-python: tokenizer, facts, special tokens."""
-
-    llm: Any
-    n_ctx: int
-
-    def _facts(self) -> None:
-        import llama_cpp
-
-        model = self.llm._model
-        self.bos_text = model.token_get_text(self.llm.token_bos()) if self.llm.token_bos() != -1 else ""
-        self.eos_text = model.token_get_text(self.llm.token_eos()) if self.llm.token_eos() != -1 else ""
-        self.metadata: dict[str, str] = dict(self.llm.metadata)
-        self._vocab = model.vocab
-        self._is_eog = llama_cpp.llama_vocab_is_eog
-
-    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
-        """Tokens of ``text``; special tokens such as ``<|im_start|>`` are parsed."""
-        if not text:
-            return []
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
-
-    def piece(self, token: int) -> bytes:
-        return self.llm.detokenize([token])
 
 
 class Runner(LoadedFile):
@@ -426,12 +370,3 @@ class Runner(LoadedFile):
 
         llama_cpp.llama_memory_seq_rm(self._memory, seq.seq_id, -1, -1)
         seq.cached = []
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n

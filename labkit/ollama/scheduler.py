@@ -49,7 +49,6 @@ import logging
 import math
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -57,6 +56,7 @@ from typing import Any
 from labkit.ollama import options as opts_mod
 from labkit.ollama.errors import OllamaError
 from labkit.ollama.embedder import EmbeddingRunner
+from labkit.ollama.line import AnyRunner, Line
 from labkit.ollama.runner import LoadSettings, Runner
 from labkit.ollama.store import Model
 
@@ -64,8 +64,6 @@ log = logging.getLogger("labkit.ollama")
 
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
 
-
-AnyRunner = Runner | EmbeddingRunner
 
 
 @dataclass
@@ -81,82 +79,11 @@ class Loaded:
     keep_alive: float = 300.0
     last_used: float = field(default_factory=time.monotonic)
     size: int = 0
+    superseded: bool = False            # a copy with newer settings of the same file was loaded beside it
 
     @property
     def idle(self) -> bool:
         return self.active == 0
-
-
-class Line:
-    """The free slots of one model and the requests waiting for one, served round-robin by client.
-
-    A slot is represented by the runner itself: a runner with four slots is in ``free`` four times.
-    """
-
-    def __init__(self) -> None:
-        self.free: list[AnyRunner] = []
-        self.waiting: dict[str, deque[asyncio.Future[AnyRunner]]] = {}  # client -> its requests, in rotation order
-        self.count = 0    # requests waiting
-        self.claimed = 0  # of those, how many a pausing generation is already making room for
-        self._counts = threading.Lock()  # count and claimed are read by decode threads (claim)
-
-    def claim(self) -> bool:
-        """Should a generation past its slice pause now? Yes for one waiter no other pause serves yet.
-
-        Called from a decode thread. Each waiter is claimed by one pausing generation, so one request
-        in line pauses one generation, not every one past its slice. The claim ends when the pausing
-        generation's slot is handed on (:meth:`give` with ``claimed``).
-        """
-        with self._counts:
-            if self.count > self.claimed:
-                self.claimed += 1
-                return True
-            return False
-
-    def give(self, runner: AnyRunner, claimed: bool = False) -> None:
-        """A context is free: hand it to the next client in rotation, or keep it.
-
-        ``claimed``: the context of a generation that paused for a waiter (see :meth:`claim`).
-        """
-        if claimed:
-            with self._counts:
-                self.claimed = max(0, self.claimed - 1)
-        while self.waiting:
-            client = next(iter(self.waiting))
-            requests = self.waiting.pop(client)
-            turn = requests.popleft()
-            if requests:
-                self.waiting[client] = requests  # the client's other requests: back of the rotation
-            with self._counts:
-                self.count -= 1
-            if not turn.done():  # (a request that gave up has already left the line)
-                turn.set_result(runner)
-                return
-        self.free.append(runner)
-
-    async def take(self, client: str) -> AnyRunner:
-        """Wait for a context; ``client`` says whose turn this is."""
-        if self.free and not self.waiting:
-            return self.free.pop()
-        turn: asyncio.Future[AnyRunner] = asyncio.get_running_loop().create_future()
-        self.waiting.setdefault(client, deque()).append(turn)
-        with self._counts:
-            self.count += 1
-        try:
-            return await turn
-        except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():
-                self.give(turn.result())  # it came just as we left: pass it on
-            else:
-                requests = self.waiting.get(client)
-                if requests is not None and turn in requests:
-                    requests.remove(turn)
-                    with self._counts:
-                        self.count -= 1
-                        self.claimed = min(self.claimed, self.count)
-                    if not requests:
-                        del self.waiting[client]
-            raise
 
 
 @dataclass
@@ -229,7 +156,9 @@ class Scheduler:
             await asyncio.sleep(0.25)
             now = time.time()
             for loaded in list(self.loaded.values()):
-                if loaded.idle and loaded.expires_at is not None and loaded.expires_at <= now:
+                if loaded.idle and loaded.superseded:
+                    await self._unload(loaded)
+                elif loaded.idle and loaded.expires_at is not None and loaded.expires_at <= now:
                     log.info("unloading %s (keep_alive expired)", loaded.model.name.short)
                     await self._unload(loaded)
 
@@ -273,7 +202,7 @@ class Scheduler:
         loaded.keep_alive = keep_alive
         loaded.expires_at = None if math.isinf(keep_alive) else time.time() + keep_alive
         self._changed.set()
-        if keep_alive <= 0 and loaded.idle:
+        if (keep_alive <= 0 or loaded.superseded) and loaded.idle:  # a superseded copy goes as soon as it can
             task = asyncio.get_running_loop().create_task(self._unload(loaded))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -333,12 +262,12 @@ class Scheduler:
             # Same file with other settings (say a new num_ctx): Ollama waits until the model is idle and
             # reloads it, and every request queues behind the reload. Here an idle copy is unloaded, but a
             # busy one is not waited for (its requests would keep it busy, and the wait would hold
-            # this lock): the new settings load beside it, and it goes when its keep_alive runs out or
-            # room is needed (OLLAMA_MAX_LOADED_MODELS).
+            # this lock): the new settings load beside it, and the busy copy is unloaded as soon as its
+            # last request ends, so two copies are in memory only while both have work.
             for other in list(self.loaded.values()):
-                if (other.settings.path == settings.path and other.settings.embedding == settings.embedding
-                        and other.idle):
-                    await self._unload(other)
+                if other.settings.path == settings.path and other.settings.embedding == settings.embedding:
+                    other.superseded = True
+                    await self._unload(other)  # at once if idle; otherwise when its last request is released
             while len(self.loaded) >= self.max_loaded:
                 victims = sorted((m for m in self.loaded.values() if m.idle), key=lambda m: m.last_used)
                 if victims:

@@ -9,10 +9,8 @@ them, for the command and for notebooks/07_private_assistant alike.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -46,25 +44,18 @@ def index(docs: str | Path | folders.Folder, where: Path | None = None, progress
     return vector_store, sync(vector_store, files, CHUNK_SIZE, OVERLAP, progress=progress)
 
 
-def connect(model: str, host: str | None = None) -> str:
-    """The base URL of an Ollama API that has ``model``.
+def connect(model: str, host: str) -> str:
+    """The base URL of the Ollama API at ``host``, checked to answer and to have ``model``.
 
-    ``host`` given: that server, which must answer. Otherwise :func:`labkit.ollama.ensure_server`
-    (a running Ollama at ``OLLAMA_HOST``, or the kit's own server started for this process; its
-    messages go to stderr). Nothing is pulled: a model the server lacks is an error.
+    ``labkit ask`` passes ``--host``, or the server :func:`labkit.ollama.ensure_server` found or
+    started. Nothing is pulled: a model the server lacks is an error.
     """
     import httpx
     import ollama
 
-    if host:
-        from labkit.engines.builders import ollama_base_url
+    from labkit.engines.builders import ollama_base_url
 
-        url = ollama_base_url(host if "://" in host else f"http://{host}")
-    else:
-        from labkit.ollama import ensure_server
-
-        with contextlib.redirect_stdout(sys.stderr):
-            url = ensure_server(None)
+    url = ollama_base_url(host if "://" in host else f"http://{host}")
     client = ollama.Client(host=url, timeout=30)
     try:
         client.show(model)
@@ -78,7 +69,7 @@ def connect(model: str, host: str | None = None) -> str:
     return url
 
 
-def ask(question: str, docs: str | Path, model: str = DEFAULT_MODEL, k: int = 3, host: str | None = None,
+def ask(question: str, docs: str | Path, host: str, model: str = DEFAULT_MODEL, k: int = 3,
         where: Path | None = None, progress: bool = True) -> dict[str, Any]:
     """Index ``docs`` (only what changed), retrieve ``k`` chunks, answer with ``model`` and cite.
 
