@@ -150,14 +150,14 @@ def _ask(args: argparse.Namespace) -> int:
     from labkit.rag import folder
     from labkit.rag.ask import ask
 
-    folder.read(args.docs)  # a missing or empty folder fails before a server starts
+    files = folder.read(args.docs)  # a missing or empty folder fails before a server starts
     host = args.host
     if not host:  # a running Ollama at OLLAMA_HOST, or the kit's server started for this command
         from labkit.ollama import ensure_server
 
         with contextlib.redirect_stdout(sys.stderr):
             host = ensure_server(None)
-    reply = ask(" ".join(args.question), args.docs, host, model=args.model, k=args.k,
+    reply = ask(" ".join(args.question), files, host, model=args.model, k=args.k,
                 where=Path(args.index) if args.index else None)
     print(f"labkit: {reply['index']}", file=sys.stderr)
     if args.json:

@@ -69,7 +69,7 @@ def connect(model: str, host: str) -> str:
     return url
 
 
-def ask(question: str, docs: str | Path, host: str, model: str = DEFAULT_MODEL, k: int = 3,
+def ask(question: str, docs: str | Path | folders.Folder, host: str, model: str = DEFAULT_MODEL, k: int = 3,
         where: Path | None = None, progress: bool = True) -> dict[str, Any]:
     """Index ``docs`` (only what changed), retrieve ``k`` chunks, answer with ``model`` and cite.
 
@@ -79,7 +79,7 @@ def ask(question: str, docs: str | Path, host: str, model: str = DEFAULT_MODEL, 
 
     if k < 1:
         raise ValueError(f"-k must be at least 1, not {k}")
-    files = folders.read(docs)  # a missing or empty folder fails before anything loads
+    files = docs if isinstance(docs, folders.Folder) else folders.read(docs)  # fails before anything loads
     url = connect(model, host)
     vector_store, synced = index(files, where, progress)
     chain = grounded.build(vector_store, grounded.chat_model(model, base_url=url), k=k)
