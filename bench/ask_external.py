@@ -13,7 +13,7 @@ question is right when ``answered`` is true and its file is among ``sources``; a
 one when ``answered`` is false. The facts themselves are not graded (no expected answer strings
 were written for these questions). Needs Debian's zlib1g-dev and xz-utils documentation.
 
-    python bench/ask_external.py [--model qwen2.5-coder:0.5b] [-k 3] [--limit 24] [--verbose]
+    python bench/ask_external.py [--model qwen2.5-coder:0.5b] [-k 3] [--limit N] [--verbose]
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--model", default="qwen2.5-coder:0.5b")
     parser.add_argument("-k", type=int, default=3)
     parser.add_argument("--holdout", type=int, default=4, help="leave out every Nth entry's file (default 4)")
-    parser.add_argument("--limit", type=int, default=12, help="questions per FAQ (default 12)")
+    parser.add_argument("--limit", type=int, default=None, help="questions per FAQ (default: all of them)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
 
@@ -70,7 +70,7 @@ def main() -> None:
                 if not held_out:
                     (docs / project).mkdir(parents=True, exist_ok=True)
                     (docs / name).write_text(f"# {project}\n\n{answer}\n")
-                if number <= args.limit:
+                if args.limit is None or number <= args.limit:
                     questions.append((question, None if held_out else name))
         right = {True: [0, 0], False: [0, 0]}  # answerable? -> [right, asked]
         for question, name in questions:

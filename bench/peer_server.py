@@ -3,10 +3,15 @@
 ``llama-server`` is built from the llama.cpp source inside the installed llama-cpp-python's
 sdist (so both servers run the same llama.cpp), once, and cached under
 ``~/.cache/labkit/llama-server/<llama-cpp-python version>/`` with the build's duration. The
-sdist is looked for in ``--sdist``, ``$LABKIT_SDIST``, pip's cache and the kit's cache; pip
-cannot fetch it offline, so without it the peer is skipped and only the kit is measured.
+sdist is looked for in ``--sdist``, ``$LABKIT_SDIST``, pip's cache and the kit's cache; on a
+machine with an index to install from, put it there with
 
-Then the same streaming load runs against both, one server at a time, through
+    pip download --no-deps --no-binary :all: llama-cpp-python==<version> -d ~/.cache/labkit/llama-server/<version>
+
+Offline and without it, the peer is skipped and only the kit is measured.
+
+Then the same streaming load runs against both, one server at a time, taking turns round by
+round, through
 ``/v1/chat/completions`` (same model file, same slots, same threads, greedy):
 
 * aggregate decode tokens/s at 1 and at 8 streams (tokens after each stream's first, over the
@@ -156,16 +161,25 @@ async def short_ttft(url: str, long_streams: int, asks: int = 3) -> float:
     return max(waits)
 
 
-def measure(url: str, levels: list[int], tokens: int, repeats: int, long_streams: int) -> dict[str, float]:
-    """Median figures of ``repeats`` rounds against the server at ``url``."""
-    asyncio.run(decode_rate(url, 1, 8))  # warm: model loaded, threads up
-    figures: dict[str, list[float]] = {}
+def one_round(url: str, levels: list[int], tokens: int, long_streams: int) -> dict[str, float]:
+    """One round of figures against the server at ``url``."""
+    figures = {f"decode@{n}": asyncio.run(decode_rate(url, n, tokens)) for n in levels}
+    if long_streams:
+        figures["ttft"] = asyncio.run(short_ttft(url, long_streams))
+    return figures
+
+
+def measure(urls: dict[str, str], levels: list[int], tokens: int, repeats: int,
+            long_streams: int) -> dict[str, dict[str, float]]:
+    """Median figures of ``repeats`` rounds for each server, the servers taking turns round by round
+    (a machine that gets busier or quieter during the run then weighs on both alike)."""
+    for url in urls.values():
+        asyncio.run(decode_rate(url, 1, 8))  # warm: model loaded, threads up
+    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
     for _ in range(repeats):
-        for n in levels:
-            figures.setdefault(f"decode@{n}", []).append(asyncio.run(decode_rate(url, n, tokens)))
-        if long_streams:
-            figures.setdefault("ttft", []).append(asyncio.run(short_ttft(url, long_streams)))
-    return {k: statistics.median(v) for k, v in figures.items()}
+        for name, url in urls.items():
+            rounds[name].append(one_round(url, levels, tokens, long_streams))
+    return {name: {key: statistics.median(r[key] for r in done) for key in done[0]} for name, done in rounds.items()}
 
 
 def kit_server(slots: int, threads: int):
@@ -255,24 +269,23 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         sdist = find_sdist(version, args.sdist)
         if sdist is None:
             print(f"llama-server {version}: the sdist llama_cpp_python-{version}.tar.gz is not on this machine "
-                  f"(pip cache, ~/.cache/labkit, $LABKIT_SDIST); measuring the kit alone")
+                  f"(pip cache, ~/.cache/labkit, $LABKIT_SDIST): `pip download --no-deps --no-binary :all: "
+                  f"llama-cpp-python=={version} -d {cache_dir(version)}` puts it there; measuring the kit alone")
         else:
             binary, seconds = build(sdist, version)
             print(f"llama-server {version}: built from {sdist} in {seconds:.0f} s")
 
-    results: dict[str, dict[str, float]] = {}
     server = kit_server(args.slots, args.threads)
+    urls, peer = {"kit": server.url}, None
     try:
-        results["kit"] = measure(server.url, args.levels, args.tokens, args.repeats, args.long_streams)
+        if binary:
+            urls["llama-server"], peer = peer_server(binary, args.slots, args.threads)
+        results = measure(urls, args.levels, args.tokens, args.repeats, args.long_streams)
     finally:
         server.stop()
-    if binary:
-        url, process = peer_server(binary, args.slots, args.threads)
-        try:
-            results["llama-server"] = measure(url, args.levels, args.tokens, args.repeats, args.long_streams)
-        finally:
-            process.terminate()
-            process.wait(30)
+        if peer:
+            peer.terminate()
+            peer.wait(30)
 
     print(f"\n{MODEL}, {args.slots} slots, {args.threads} threads, {args.tokens} tokens per answer, "
           f"median of {args.repeats}")
