@@ -252,9 +252,12 @@ pd.DataFrame([{"kind": q.kind, "question": q.question, "expected": q.answer or "
 # %%
 big, little = tables["qwen2.5-coder:0.5b"].loc["all"], tables["smollm2:135m"].loc["all"]
 say("qwen2.5-coder:0.5b got {b:.0%} of these {n} questions fully right, smollm2:135m {s:.0%}. The small model said "
-    "`found: true` to {sf} of {n} (the larger to {bf}) and its answers held the fact {sa:.0%} of the time{why}",
+    "`found: true` to {sf} of {n} (the larger to {bf}) and its answers held the fact {sa:.0%} of the time{why} {cut}",
     b=big["all right"], s=little["all right"], n=len(sample), sf=sum(r["found"] for r in tiny),
     bf=sum(r["found"] for r in ours), sa=little["answer acc"],
+    cut=(f"{sum(r['reply'].lstrip().startswith('{') for r in tiny)} of its replies are raw JSON: the model repeated "
+         "itself up to the reply's token limit, the JSON was cut before it closed, and `grounded.parse` returned the "
+         "text as it came." if any(r["reply"].lstrip().startswith("{") for r in tiny) else ""),
     why=(": at 135M parameters, held to a JSON grammar, it fills the reply with a refusal or a repeated phrase "
          "instead of reading the documents (its words are in the table above)." if little["answer acc"] < big["answer acc"]
          else ", as often as the larger model on these few questions."));
@@ -263,7 +266,8 @@ say("Four columns are the same for both models, by design: **recall@k** and **MR
     "`grounded.MIN_SCORE` ({floor}), not from the model. So the small model \"answered\" {sa:.0%} of the questions "
     "with whatever it wrote, and refused exactly where the larger one did. {cite}",
     floor=grounded.MIN_SCORE, sa=little["answered"],
-    cite=(f"Its citation accuracy ({little['citation acc']:.0%}, against {big['citation acc']:.0%}) is no merit either: "
+    cite=(f"Its citation accuracy ({little['citation acc']:.0%}; the larger model's {big['citation acc']:.0%}) is no "
+          "merit either: "
           "a reply that shares no word with any retrieved file is cited to the best-ranked one, so for a model that "
           "says nothing useful, citation accuracy measures retrieval." if little["citation acc"] >= big["citation acc"]
           else ""));
