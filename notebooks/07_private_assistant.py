@@ -104,7 +104,7 @@ embedding = store.embeddings("minilm")  # HuggingFaceEmbeddings(model_name=<all-
 qdrant = QdrantClient(path=str(work / "index"))  # a fresh, empty folder
 qdrant.create_collection("clinic", vectors_config=VectorParams(size=384, distance=Distance.COSINE))
 vector_store = QdrantVectorStore(client=qdrant, collection_name="clinic", embedding=embedding)
-print(type(embedding).__name__, Path(embedding.model_name).name, "→", len(embedding.embed_query("a")), "dimensions")
+print(type(embedding).__name__, "→", qdrant.get_collection("clinic").config.params.vectors.size, "dimensions, cosine")
 print(len(files.texts), "files →", len(chunks), "chunks;", chunks[0].metadata["note_id"], "→",
       repr(chunks[0].page_content[:60]))
 
