@@ -49,7 +49,8 @@ class Report:
     problems: list[str] = field(default_factory=list)  # anything lost or wrong
     busy: int = 0                                      # 503 answers (only allowed beyond the queue limit)
     odd: Counter = field(default_factory=Counter)      # odd request -> answered in time without a server error
-    samples: list[tuple[float, float, int, int, int]] = field(default_factory=list)  # (t, rss MB, threads, fds, models)
+    # (t, rss MB, threads, fds, copies of model files mapped, RSS outside model files MB)
+    samples: list[tuple[float, float, int, int, int, float]] = field(default_factory=list)
 
     def resources(self, warm_up: float) -> dict[str, float]:
         """RSS, threads and open files at the end of warm-up and at the end (after the load)."""
@@ -57,10 +58,11 @@ class Report:
         first, last = after[0], self.samples[-1]
         return {"rss_warm_mb": first[1], "rss_end_mb": last[1], "rss_max_mb": max(s[1] for s in after),
                 "threads_warm": first[2], "threads_end": last[2], "fds_warm": first[3], "fds_end": last[3],
-                "models_warm": first[4], "models_end": last[4], "models_max": max(s[4] for s in after),
-                # memory is flat when the same runners hold the same RSS: the first sample after warm-up
-                # with as many models loaded as at the end
-                "rss_same_models_mb": next(s[1] for s in after if s[4] == last[4])}
+                "copies_warm": first[4], "copies_end": last[4], "copies_max": max(s[4] for s in after),
+                "heap_warm_mb": first[5], "heap_end_mb": last[5], "heap_max_mb": max(s[5] for s in after),
+                # memory is flat when the same copies of the model hold the same RSS: the first sample
+                # after warm-up with as many model files mapped as at the end
+                "rss_same_models_mb": next((s[1] for s in after if s[4] == last[4]), first[1])}
 
 
 async def _stream(client, path: str, body: dict, name: str) -> tuple[dict, int]:
@@ -167,18 +169,22 @@ async def learner(client, index: int, deadline: float, report: Report, hostile: 
             report.problems.append(f"{kind}: {type(exc).__name__}: {exc}")
 
 
-async def _watch(client, pid: int, started: float, deadline: float, report: Report) -> None:
-    """Sample the server's RSS, threads, open files and loaded models (each load setting is a runner)."""
+async def _watch(pid: int, started: float, done: asyncio.Event, report: Report, tail: float = 5.0) -> None:
+    """Sample the server's RSS, threads, open files and the copies of a model it holds, until ``tail``
+    seconds after the load ends. Copies are counted from the operating system's view: each loaded
+    copy maps its ``.gguf`` file once (/api/ps shows a model once, however many copies serve it);
+    RSS outside those mappings is the heap: KV caches, buffers, Python."""
     import psutil
 
     process = psutil.Process(pid)
-    while time.monotonic() < deadline:
-        try:
-            models = len((await client.get("/api/ps", timeout=30)).json()["models"])
-        except Exception:
-            models = -1
-        report.samples.append((time.monotonic() - started, process.memory_info().rss / 2**20,
-                               process.num_threads(), process.num_fds(), models))
+    end = None
+    while end is None or time.monotonic() < end:
+        maps = [m for m in process.memory_maps(grouped=False) if m.path.endswith(".gguf")]
+        rss = process.memory_info().rss / 2**20
+        report.samples.append((time.monotonic() - started, rss, process.num_threads(), process.num_fds(),
+                               len(maps), rss - sum(m.rss for m in maps) / 2**20))
+        if end is None and done.is_set():
+            end = time.monotonic() + tail
         await asyncio.sleep(1.0)
 
 
@@ -190,8 +196,10 @@ async def soak(url: str, pid: int, learners: int, seconds: float, hostile: bool 
     started = time.monotonic()
     deadline = started + seconds
     async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=learners * 2)) as client:
-        watcher = asyncio.create_task(_watch(client, pid, started, deadline + 3, report))
+        done = asyncio.Event()
+        watcher = asyncio.create_task(_watch(pid, started, done, report))
         await asyncio.gather(*(learner(client, i, deadline, report, hostile) for i in range(learners)))
+        done.set()
         await watcher  # goes on a few seconds after the load: the server idle again
     return report
 
@@ -225,12 +233,14 @@ def main() -> None:
         print("  ", problem)
     print(f"server RSS after {warm_up:.0f} s warm-up {res['rss_warm_mb']:.0f} MB, max after {res['rss_max_mb']:.0f} MB, "
           f"end {res['rss_end_mb']:.0f} MB; threads {res['threads_warm']} -> {res['threads_end']}; "
-          f"open files {res['fds_warm']} -> {res['fds_end']}; models loaded {res['models_warm']} -> {res['models_end']} "
-          f"(at most {res['models_max']}, as /api/ps lists them)")
-    print(f"RSS with {res['models_end']} models loaded: first {res['rss_same_models_mb']:.0f} MB after warm-up, "
+          f"open files {res['fds_warm']} -> {res['fds_end']}; copies of a model file mapped {res['copies_warm']} -> "
+          f"{res['copies_end']} (at most {res['copies_max']})")
+    print(f"RSS outside model files (heap): {res['heap_warm_mb']:.0f} MB after warm-up, max {res['heap_max_mb']:.0f} MB, "
+          f"end {res['heap_end_mb']:.0f} MB")
+    print(f"RSS with {res['copies_end']} copies mapped: first {res['rss_same_models_mb']:.0f} MB after warm-up, "
           f"end {res['rss_end_mb']:.0f} MB")
     flat = res["rss_end_mb"] <= res["rss_same_models_mb"] * 1.1 + 32
-    print(f"memory flat (end within 10 % + 32 MB of the first sample after warm-up with as many models): "
+    print(f"memory flat (end within 10 % + 32 MB of the first sample after warm-up with as many copies mapped): "
           f"{'yes' if flat else 'NO'}")
     # a run shorter than a minute is still touching its pages after warm-up: its RSS is shown, not judged
     ok = not report.problems and report.busy == 0 and (flat or args.seconds < 60)

@@ -59,6 +59,7 @@ from labkit.ollama.embedder import EmbeddingRunner
 from labkit.ollama.line import AnyRunner, Line
 from labkit.ollama.runner import LoadSettings, Runner
 from labkit.ollama.store import Model
+from labkit.system.rss import release_free_memory
 
 log = logging.getLogger("labkit.ollama")
 
@@ -309,6 +310,8 @@ class Scheduler:
         runners, loaded.runners = loaded.runners, []
         for runner in runners:
             await asyncio.to_thread(runner.close)
+        if runners:
+            await asyncio.to_thread(release_free_memory)
         self._changed.set()
 
     # ---- /api/ps ------------------------------------------------------------------------------------

@@ -64,3 +64,21 @@ def limit_malloc_arenas(count: int = 2) -> bool:
         return bool(libc.mallopt(-8, count))  # -8 is M_ARENA_MAX in glibc's malloc.h
     except (OSError, AttributeError):  # not glibc (musl, ...): nothing to cap
         return False
+
+
+def release_free_memory() -> bool:
+    """Hand memory that malloc holds but no longer uses back to the system (glibc's ``malloc_trim``).
+
+    An unloaded model frees its buffers, but glibc keeps freed heap pages resident for reuse, so
+    a server that loaded a second copy for other settings and then dropped it would show the
+    copy's RSS long after. Called by ``labkit serve`` after each unload; measured in bench/soak.py.
+    False where this is not glibc.
+    """
+    import ctypes
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
