@@ -1,11 +1,10 @@
-"""How retrieved chunks reach the model, and which one an answer came from.
+"""How retrieved chunks reach the model, and a way to work a citation out from an answer.
 
 :func:`context` writes the retrieved chunks as one text, each under its file's (or note's) id,
-for the prompt of :mod:`labkit.rag.grounded`. :func:`cite` works the citation out from the
-answer rather than asking the model for it: the retrieved chunk that shares the most words with
-the answer (a small model asked to write ids as well answers worse, and cites documents it did
-not use). Introduced in notebooks/07_private_assistant; ``labkit ask`` uses both.
-"""
+for the prompt of :mod:`labkit.rag.grounded`; ``labkit ask`` uses it. :func:`cite` picks the
+retrieved chunk that shares the most words with the answer: :mod:`labkit.rag.grounded` measured
+it against citing the best-ranked file, and cites the best-ranked file. Introduced in
+notebooks/07_private_assistant."""
 
 from __future__ import annotations
 
