@@ -402,7 +402,7 @@ pd.DataFrame([{"run": "first", "index": index_1, "answer": reply_1["answer"], "s
 # %%
 count = lambda line: int(line.split("index: ")[1].split()[0])  # noqa: E731 - "index: N file(s) embedded, ..."
 claim("The second run embedded no file, and after one file changed the third embedded only that one.",
-      count(index_2) == 0 and count(index_3) == 1, f"{index_1} | {index_2} | {index_3}")
+      count(index_2) == 0 and count(index_3) == 1, f"{index_1} | {index_2} | {index_3}");
 
 # %% [markdown]
 # ## 7. Nothing left the machine
