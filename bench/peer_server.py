@@ -176,9 +176,11 @@ def measure(urls: dict[str, str], levels: list[int], tokens: int, repeats: int,
     for url in urls.values():
         asyncio.run(decode_rate(url, 1, 8))  # warm: model loaded, threads up
     rounds: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
-    for _ in range(repeats):
+    for round_number in range(1, repeats + 1):
         for name, url in urls.items():
             rounds[name].append(one_round(url, levels, tokens, long_streams))
+            print(f"round {round_number}, {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in rounds[name][-1].items()),
+                  flush=True)
     return {name: {key: statistics.median(r[key] for r in done) for key in done[0]} for name, done in rounds.items()}
 
 
