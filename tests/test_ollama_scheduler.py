@@ -187,27 +187,3 @@ def test_a_copy_with_older_settings_goes_once_its_work_ends() -> None:
     both, left = asyncio.run(scenario())
     assert both == {_settings(256)[1], _settings(384)[1]}, "the new settings did not load beside the busy copy"
     assert left == {_settings(384)[1]}, "the copy with the older settings stayed after its work ended"
-
-
-def test_a_turn_cancelled_before_it_starts_ends_its_request() -> None:
-    """A paused request whose client leaves at once (its turn cancelled before the task's first step)
-    ends: the model becomes idle and keep_alive 0 unloads it (it used to stay busy for ever, so a
-    room's hang-ups left copies of the model in memory that nothing could unload)."""
-
-    async def scenario() -> tuple[bool, bool]:
-        scheduler = Scheduler()
-        model, settings = _settings()
-        lease = await scheduler.acquire(model, settings, keep_alive=300)
-        try:
-            turn = scheduler.take_turn(lease, "learner")
-            turn.cancel()  # before the loop ran it
-            await asyncio.gather(turn, return_exceptions=True)
-            idle = lease.loaded.idle
-            await scheduler.unload_model(model)
-            return idle, settings in scheduler.loaded
-        finally:
-            await scheduler.stop()
-
-    idle, still_loaded = asyncio.run(scenario())
-    assert idle, "the cancelled turn left its request counted as running"
-    assert not still_loaded, "keep_alive 0 could not unload the model"

@@ -218,25 +218,19 @@ class Scheduler:
         loaded.line.give(lease.runner, claimed=True)
         task = asyncio.get_running_loop().create_task(self._next_turn(lease, client))
         self._turns.add(task)  # stopping the server ends these waits
-        task.add_done_callback(lambda done: self._turn_ended(done, loaded))
+        task.add_done_callback(self._turns.discard)
         return task
 
-    def _turn_ended(self, task: asyncio.Task[Lease], loaded: Loaded) -> None:
-        """A turn that ended without a lease (cancelled, even before it started, or failed) ends its
-        request: counted here, in the task's callback, because a task cancelled before its first step
-        never runs any of its coroutine's code."""
-        self._turns.discard(task)
-        if task.cancelled() or task.exception() is not None:
-            loaded.active -= 1
-            loaded.last_used = time.monotonic()
-            if loaded.idle:
-                loaded.expires_at = None if math.isinf(loaded.keep_alive) else time.time() + loaded.keep_alive
-            self._changed.set()
-
     async def _next_turn(self, lease: Lease, client: str) -> Lease:
-        runner = await lease.loaded.line.take(client)
-        lease.loaded.last_used = time.monotonic()
-        return Lease(lease.loaded, runner, lease.load_duration)
+        loaded = lease.loaded
+        try:
+            runner = await loaded.line.take(client)
+        except BaseException:
+            loaded.active -= 1
+            self._changed.set()
+            raise
+        loaded.last_used = time.monotonic()
+        return Lease(loaded, runner, lease.load_duration)
 
     async def load_only(self, model: Model, settings: LoadSettings, keep_alive: float) -> int:
         """Load a model without running anything (empty prompt); returns load_duration in ns."""
