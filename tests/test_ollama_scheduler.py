@@ -187,3 +187,66 @@ def test_a_copy_with_older_settings_goes_once_its_work_ends() -> None:
     both, left = asyncio.run(scenario())
     assert both == {_settings(256)[1], _settings(384)[1]}, "the new settings did not load beside the busy copy"
     assert left == {_settings(384)[1]}, "the copy with the older settings stayed after its work ended"
+
+
+def test_a_turn_cancelled_before_it_starts_ends_its_request() -> None:
+    """A paused request whose client leaves at once (its turn cancelled before the task's first step)
+    ends: the model becomes idle and keep_alive 0 unloads it (it used to stay busy for ever, so a
+    room's hang-ups left copies of the model in memory that nothing could unload)."""
+
+    async def scenario() -> tuple[bool, bool]:
+        scheduler = Scheduler()
+        model, settings = _settings()
+        lease = await scheduler.acquire(model, settings, keep_alive=300)
+        try:
+            turn = scheduler.take_turn(lease, "learner")
+            turn.cancel()  # before the loop ran it
+            await asyncio.gather(turn, return_exceptions=True)
+            idle = lease.loaded.idle
+            await scheduler.unload_model(model)
+            return idle, settings in scheduler.loaded
+        finally:
+            await scheduler.stop()
+
+    idle, still_loaded = asyncio.run(scenario())
+    assert idle, "the cancelled turn left its request counted as running"
+    assert not still_loaded, "keep_alive 0 could not unload the model"
+
+
+def _copies_mapped(path: str) -> int:
+    """How many times this process maps the model file: once per loaded copy."""
+    import psutil
+
+    return sum(m.path == path for m in psutil.Process().memory_maps(grouped=False))
+
+
+def test_a_client_that_leaves_while_its_model_loads_leaves_no_copy_behind() -> None:
+    """The load goes on in its worker thread when the request is cancelled; the copy it makes is kept
+    by the scheduler and freed like any other (it used to be dropped still loaded: a room's hang-ups
+    during loads left copies, each with its model file mapped and its decode thread, that nothing
+    could free)."""
+
+    async def scenario() -> tuple[bool, float | None, int]:
+        scheduler = Scheduler()
+        model, settings = _settings(320)
+        before = _copies_mapped(settings.path)
+        request = asyncio.create_task(scheduler.acquire(model, settings, keep_alive=60))
+        await asyncio.sleep(0.05)  # the load is under way in its worker thread
+        request.cancel()
+        await asyncio.gather(request, return_exceptions=True)
+        try:
+            for _ in range(300):  # until the load ends (a load takes well under a second here)
+                if settings in scheduler.loaded:
+                    break
+                await asyncio.sleep(0.1)
+            kept = settings in scheduler.loaded
+            expires = scheduler.loaded[settings].expires_at if kept else None
+            await scheduler.unload_model(model)
+            return kept, expires, _copies_mapped(settings.path) - before
+        finally:
+            await scheduler.stop()
+
+    kept, expires, left = asyncio.run(scenario())
+    assert kept, "the copy loaded for the request that left was dropped instead of kept"
+    assert expires is not None, "the copy nobody used would stay loaded for ever"
+    assert left == 0, f"{left} copies of the model file are still mapped after unloading it"

@@ -109,7 +109,7 @@ class Scheduler:
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
         self._reaper: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()  # unloads under way: kept, so none is lost
+        self._tasks: set[asyncio.Task[Any]] = set()  # loads and unloads under way: kept, so none is lost
         self.running_jobs: set[threading.Event] = set()  # the cancel flags of generations under way
         self._turns: set[asyncio.Task[Lease]] = set()  # paused generations waiting for their next turn
         self.stopping = False
@@ -139,8 +139,7 @@ class Scheduler:
         deadline = time.monotonic() + drain_seconds
         while any(not loaded.idle for loaded in self.loaded.values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        for task in list(self._tasks):
-            await task
+        await asyncio.gather(*self._tasks, return_exceptions=True)  # loads and unloads under way
         for loaded in list(self.loaded.values()):
             if not loaded.idle:
                 log.warning("%s is still busy after %.0f s; leaving it loaded", loaded.model.name.short,
@@ -177,8 +176,7 @@ class Scheduler:
         self.waiting += 1
         started = time.perf_counter()
         try:
-            loaded = await self._ensure_loaded(model, settings)
-            loaded.active += 1
+            loaded = await self._ensure_loaded(model, settings, keep_alive)  # counted as in use already
             try:
                 runner = await self._take_runner(loaded, client)
             except BaseException:
@@ -204,9 +202,7 @@ class Scheduler:
         loaded.expires_at = None if math.isinf(keep_alive) else time.time() + keep_alive
         self._changed.set()
         if (keep_alive <= 0 or loaded.superseded) and loaded.idle:  # a superseded copy goes as soon as it can
-            task = asyncio.get_running_loop().create_task(self._unload(loaded))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._keep(asyncio.get_running_loop().create_task(self._unload(loaded)))
 
     def take_turn(self, lease: Lease, client: str) -> asyncio.Task[Lease]:
         """Pause: give the context to the next in line now; the task waits at the back for another turn.
@@ -218,19 +214,25 @@ class Scheduler:
         loaded.line.give(lease.runner, claimed=True)
         task = asyncio.get_running_loop().create_task(self._next_turn(lease, client))
         self._turns.add(task)  # stopping the server ends these waits
-        task.add_done_callback(self._turns.discard)
+        task.add_done_callback(lambda done: self._turn_ended(done, loaded))
         return task
 
-    async def _next_turn(self, lease: Lease, client: str) -> Lease:
-        loaded = lease.loaded
-        try:
-            runner = await loaded.line.take(client)
-        except BaseException:
+    def _turn_ended(self, task: asyncio.Task[Lease], loaded: Loaded) -> None:
+        """A turn that ended without a lease (cancelled, even before it started, or failed) ends its
+        request: counted here, in the task's callback, because a task cancelled before its first step
+        never runs any of its coroutine's code."""
+        self._turns.discard(task)
+        if task.cancelled() or task.exception() is not None:
             loaded.active -= 1
+            loaded.last_used = time.monotonic()
+            if loaded.idle:
+                loaded.expires_at = None if math.isinf(loaded.keep_alive) else time.time() + loaded.keep_alive
             self._changed.set()
-            raise
-        loaded.last_used = time.monotonic()
-        return Lease(loaded, runner, lease.load_duration)
+
+    async def _next_turn(self, lease: Lease, client: str) -> Lease:
+        runner = await lease.loaded.line.take(client)
+        lease.loaded.last_used = time.monotonic()
+        return Lease(lease.loaded, runner, lease.load_duration)
 
     async def load_only(self, model: Model, settings: LoadSettings, keep_alive: float) -> int:
         """Load a model without running anything (empty prompt); returns load_duration in ns."""
@@ -252,13 +254,46 @@ class Scheduler:
 
     # ---- loading -------------------------------------------------------------------------------
 
-    async def _ensure_loaded(self, model: Model, settings: LoadSettings) -> Loaded:
+    async def _ensure_loaded(self, model: Model, settings: LoadSettings, keep_alive: float) -> Loaded:
+        """The copy of ``model`` with ``settings``, loaded if need be, counted as in use (``active``) for
+        this request from the moment it is found or made: nothing can unload it before the request runs."""
         loaded = self.loaded.get(settings)
         if loaded is not None:  # warm: no need to wait behind another model's load
+            loaded.active += 1
             return loaded
+        # The load runs in a task of its own that the request only waits for: a worker thread cannot be
+        # stopped half-way, so a client that hangs up while its model loads would otherwise lose the new
+        # copy, its memory and its decode thread for good. The copy is kept and expires like any idle one.
+        task = asyncio.get_running_loop().create_task(self._load(model, settings))
+        self._keep(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(lambda done: self._left_while_loading(done, keep_alive))
+            raise
+
+    def _left_while_loading(self, task: asyncio.Task[Loaded], keep_alive: float) -> None:
+        """The request that loaded a model left before using it: it no longer counts as in use, and the
+        copy's keep_alive starts (a superseded copy goes at once, see :meth:`_reap`)."""
+        if task.cancelled() or task.exception() is not None:
+            return
+        loaded = task.result()
+        loaded.active -= 1
+        if loaded.idle and loaded.expires_at is None:
+            loaded.keep_alive = keep_alive
+            loaded.expires_at = None if math.isinf(keep_alive) else time.time() + keep_alive
+            self._changed.set()
+
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        """Hold a background task until it ends (the loop keeps only a weak reference); stop waits for it."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _load(self, model: Model, settings: LoadSettings) -> Loaded:
         async with self._lock:
             loaded = self.loaded.get(settings)
             if loaded is not None:
+                loaded.active += 1
                 return loaded
             # Same file with other settings (say a new num_ctx): Ollama waits until the model is idle and
             # reloads it, and every request queues behind the reload. Here an idle copy is unloaded, but a
@@ -275,6 +310,8 @@ class Scheduler:
                     log.info("unloading %s to make room (OLLAMA_MAX_LOADED_MODELS=%d)",
                              victims[0].model.name.short, self.max_loaded)
                     await self._unload(victims[0])
+                elif self.stopping:  # (stop waits for this task; the busy models will not make room)
+                    raise OllamaError(503, "the server is shutting down")
                 else:
                     await self._wait_change()
             log.info("loading %s (num_ctx=%d%s)", model.name.short, settings.num_ctx,
@@ -288,6 +325,7 @@ class Scheduler:
             loaded.size = _estimate_size(model, runner, settings.slots)
             for _ in range(settings.slots):
                 loaded.line.give(runner)
+            loaded.active = 1  # the request it was loaded for
             self.loaded[settings] = loaded
             return loaded
 
