@@ -6,9 +6,11 @@ clean JSON error, never an internal error, and an ordinary greedy stream running
 run must give, each time, the tokens it gives alone. Answers are kept short (num_predict at most 8)
 and the load settings are drawn among two, so the run takes well under a minute.
 
-"The tokens it gives alone", on every CPU: decoded in one batch with others, a sequence's logits can
-differ from its logits alone in the last bits on CPUs whose matrix kernels depend on the batch size
-(on the 2-core AMD EPYC here they are bit-identical), and the reference answer has near-ties (two
+"The tokens it gives alone", judged so that it holds on every CPU: the runner keeps a sequence's
+numbers independent of the others (see labkit.ollama.sequences: before it did, a hostile chat whose
+long prompt began like this one left cells that this prompt reused, and its answer changed), and on
+the AMD EPYC here they are bit-identical; but a CPU whose matrix kernels change with the number of
+tokens decoded together may move them in the last bits, and the reference answer has near-ties (two
 best tokens 0.03 nats apart). So each run must be greedy (every token its own best), match the
 reference's log-probabilities within ``TIE`` nats, and may leave the reference only where its two
 best tokens are that close. A request that harmed it (another's sampler, grammar or KV cells) fails.

@@ -11,16 +11,22 @@ of them). A decode thread loops:
 
 1. admit new requests into free sequences (reusing the KV cells of the longest matching prefix
    a sequence still holds, or restoring the cells a paused request saved);
-2. build one batch: the last sampled token of every sequence that is answering, then chunks of
-   the prompts still being read, up to ``num_batch`` tokens;
-3. call ``llama_decode`` once;
+2. build one batch of the last sampled token of every sequence that is answering, and call
+   ``llama_decode`` once for all of them;
+3. read pieces of the prompts still being read, up to ``num_batch`` tokens in all, each in a
+   ``llama_decode`` call of its own;
 4. let each answering sequence's *own* sampler (temperature, seed, grammar, penalties) pick its
    next token, and hand the text to that request's callback (stop strings, ``num_predict``, the
    end of the context, a client that left, all per request). A finished sequence frees its slot
    at once.
 
-Flash attention is on: with it a sequence's numbers do not depend on what else is in the batch,
-so a greedy answer is the same alone or among others (without it they differ in the last bits).
+Flash attention is on: with it a sequence's numbers do not depend on what else is in the batch
+(without it they differ in the last bits). They do depend on how many of the sequence's own tokens
+one decode holds (llama.cpp's CPU attention changes kernel at 64, see
+:mod:`labkit.ollama.sequences`), and llama.cpp splits a batch into equal shares per sequence: so a
+prompt piece is decoded alone, in the pieces a read from empty cells would use, and reuses only
+cells made by the same kernel. A greedy answer is then the same alone or among others, whatever
+other requests read before it.
 Embeddings have a runner of their own (:mod:`labkit.ollama.embedder`); the job and outcome
 types are in :mod:`labkit.ollama.jobs`.
 Introduced in notebooks/02_ollama; measured in bench/classroom.py.
@@ -38,7 +44,7 @@ from concurrent.futures import Future
 from labkit.ollama import sampling
 from labkit.ollama.jobs import SLICE_TOKENS, Emit, Job, LoadSettings, Outcome, Progress
 from labkit.ollama.loaded import LoadedFile
-from labkit.ollama.sequences import _common_prefix, _Part, _Sequence, _Work
+from labkit.ollama.sequences import TILE_ROWS, _Part, _Sequence, _Work, fresh_piece, fresh_tiled, reusable
 from labkit.ollama.streaming import find_first, held_back
 
 __all__ = ["SLICE_TOKENS", "Emit", "Job", "LoadSettings", "LoadedFile", "Outcome", "Progress", "Runner"]
@@ -167,13 +173,13 @@ class Runner(LoadedFile):
                 work.future.set_exception(OllamaError(400, f"the prompt ({len(tokens)} tokens) does not fit "
                                                            f"num_ctx={self.n_ctx}: raise num_ctx or shorten it"))
                 return
-            # A seeded sampled answer starts from empty cells: reusing a prefix evaluates the rest
-            # in another batch shape, the logits differ in the last bits, and the same seed would
-            # then not always give the same answer.
+            # A seeded sampled answer starts from empty cells, so that it never depends on what a
+            # sequence held before: reuse gives the numbers of a read from empty cells only as far as
+            # llama.cpp computes both the same way (see labkit.ollama.sequences), and a sampled token
+            # can turn on the last bit.
             seeded = opts["seed"] >= 0 and opts["temperature"] > 0
-            seq = max(free, key=lambda s: 0 if seeded else _common_prefix(s.cached, tokens))
-            reuse = 0 if seeded else min(_common_prefix(seq.cached, tokens), len(tokens) - 1)
-            reuse = self._keep(seq, max(reuse, 0))
+            seq = max(free, key=lambda s: 0 if seeded else reusable(s, tokens, self.n_batch))
+            reuse = self._keep(seq, 0 if seeded else reusable(seq, tokens, self.n_batch))
             work.to_read = tokens[reuse:]
         else:  # a paused job going on: its tokens so far are in the cells, except the last one sampled
             self.resumes += 1
@@ -189,6 +195,7 @@ class Runner(LoadedFile):
                 if llama_cpp.llama_state_seq_set_data(self._ctx.ctx, state, len(state), seq.seq_id) == 0:
                     raise RuntimeError("could not restore a paused request")
                 seq.cached = list(held)
+                seq.tiled = fresh_tiled(len(job.prompt_tokens), self.n_batch) + [False] * (len(held) - len(job.prompt_tokens))
             p.state = None
         limit = opts["num_predict"]
         work.limit = math.inf if limit < 0 else limit  # -1 unlimited, -2 fill the context
@@ -198,29 +205,37 @@ class Runner(LoadedFile):
             self._finish(seq, "length")
 
     def _step(self) -> None:
-        """One batch: a token for each answering sequence, then prompt chunks; decode; sample."""
+        """One step: a token for each answering sequence, decoded together; then prompt pieces, each alone."""
         for seq in self._busy():
             if seq.work is not None and seq.work.job.cancel.is_set():
                 self._finish(seq, "cancel")
         busy = self._busy()
         if not busy:
             return
-        parts: list[_Part] = []
-        room = self.n_batch
-        for seq in busy:  # answering: the token sampled last
+        answering: list[_Part] = []
+        for seq in busy:  # the token sampled last
             work = seq.work
             if work is not None and not work.to_read:
-                parts.append(_Part(seq, [work.job.progress.generated[-1]], len(seq.cached), True))
-                room -= 1
-        for seq in busy:  # reading a prompt: as much as the batch still holds
+                answering.append(_Part(seq, [work.job.progress.generated[-1]], len(seq.cached), True))
+        reading: list[_Part] = []
+        room = self.n_batch
+        for seq in busy:  # reading a prompt: the rest of its piece, while the step has room (the first always fits)
             work = seq.work
-            if work is None or not work.to_read or room <= 0:
+            if work is None or not work.to_read:
                 continue
-            chunk, work.to_read = work.to_read[:room], work.to_read[room:]
-            parts.append(_Part(seq, chunk, len(seq.cached), not work.to_read))
-            room -= len(chunk)
-        self.peak_together = max(self.peak_together, sum(1 for part in parts if part.wants_logits))
-        self._decode(parts)
+            start = len(seq.cached)
+            size = fresh_piece(start, len(work.job.prompt_tokens), self.n_batch)[1] - start
+            if reading and size > room:
+                continue
+            chunk, work.to_read = work.to_read[:size], work.to_read[size:]
+            reading.append(_Part(seq, chunk, start, not work.to_read))
+            room -= size
+        self.peak_together = max(self.peak_together, len(answering) + sum(part.wants_logits for part in reading))
+        if answering:
+            self._decode(answering)
+        for part in reading:
+            if part.seq.work is not None:
+                self._decode([part])
 
     def _decode(self, parts: list[_Part]) -> None:
         """Decode ``parts`` in one batch and sample; if llama.cpp refuses the batch, find whose part it was.
@@ -245,6 +260,7 @@ class Runner(LoadedFile):
                 batch.logits[row] = part.wants_logits and i == len(part.tokens) - 1
                 batch.n_tokens += 1
                 seq.cached.append(token)
+            seq.tiled.extend([len(part.tokens) >= TILE_ROWS] * len(part.tokens))
             if part.wants_logits:
                 rows.append((seq, batch.n_tokens - 1))
         status = llama_cpp.llama_decode(self._ctx.ctx, batch)
@@ -272,7 +288,7 @@ class Runner(LoadedFile):
 
         seq = part.seq
         llama_cpp.llama_memory_seq_rm(self._memory, seq.seq_id, part.start, -1)
-        seq.cached = seq.cached[:part.start]
+        seq.cached, seq.tiled = seq.cached[:part.start], seq.tiled[:part.start]
 
     def _fail(self, seq: _Sequence, exc: BaseException) -> None:
         """End the request in ``seq`` with ``exc``; its cells are dropped (they may be half written)."""
@@ -360,7 +376,7 @@ class Runner(LoadedFile):
         import llama_cpp
 
         if llama_cpp.llama_memory_seq_rm(self._memory, seq.seq_id, n, -1):
-            seq.cached = seq.cached[:n]
+            seq.cached, seq.tiled = seq.cached[:n], seq.tiled[:n]
             return n
         self._forget(seq)  # some caches (sliding-window layers) cannot drop a tail: start empty
         return 0
@@ -369,4 +385,4 @@ class Runner(LoadedFile):
         import llama_cpp
 
         llama_cpp.llama_memory_seq_rm(self._memory, seq.seq_id, -1, -1)
-        seq.cached = []
+        seq.cached, seq.tiled = [], []
