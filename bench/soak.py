@@ -9,9 +9,11 @@ mid-stream. Checks, and prints:
   ``num_predict`` when it stopped for length, fewer only when the model ended it), JSON mode
   answers parse, embeddings come back; a 503 is allowed only beyond ``OLLAMA_MAX_QUEUE``;
 * the server's memory, its threads and open files. Memory is judged with every model unloaded
-  (keep_alive 0, no model file mapped) after one warm answer and again after the load: flat when
-  the second RSS is within 10 % + 32 MB of the first (judged in runs of a minute or more). RSS
-  during the load, the copies of the model mapped and the heap outside them are printed too.
+  (keep_alive 0, no model file mapped): after the first quarter of the run (a warm-up with the same
+  mix: the first grammars, templates and tool calls allocate what they keep) and again at the end:
+  flat when the second RSS is within 10 % + 32 MB of the first (judged in runs of a minute or more).
+  RSS before any request, during the load, the copies of the model mapped and the heap outside
+  them are printed too.
 
 ``--hostile`` adds odd and hostile requests to the mix (those of bench/hostile.py: bad context
 ids, absurd options, a schema that is not one, a looping template, other load settings, an
@@ -50,7 +52,9 @@ class Report:
     problems: list[str] = field(default_factory=list)  # anything lost or wrong
     busy: int = 0                                      # 503 answers (only allowed beyond the queue limit)
     odd: Counter = field(default_factory=Counter)      # odd request -> answered in time without a server error
-    idle_mb: list[float] = field(default_factory=list)  # RSS with every model unloaded: before the load, after it
+    idle_mb: list[float] = field(default_factory=list)  # RSS with every model unloaded: cold, after warm-up, at the end
+    mapped: list[int] = field(default_factory=list)     # model files still mapped at each of those
+    rest_from: float = 0.0                               # seconds into the run when the load went on after warm-up
     # (t, rss MB, threads, fds, copies of model files mapped, RSS outside model files MB)
     samples: list[tuple[float, float, int, int, int, float]] = field(default_factory=list)
 
@@ -61,10 +65,7 @@ class Report:
         return {"rss_warm_mb": first[1], "rss_end_mb": last[1], "rss_max_mb": max(s[1] for s in after),
                 "threads_warm": first[2], "threads_end": last[2], "fds_warm": first[3], "fds_end": last[3],
                 "copies_warm": first[4], "copies_end": last[4], "copies_max": max(s[4] for s in after),
-                "heap_warm_mb": first[5], "heap_end_mb": last[5], "heap_max_mb": max(s[5] for s in after),
-                # memory is flat when the same copies of the model hold the same RSS: the first sample
-                # after warm-up with as many model files mapped as at the end
-                "rss_same_models_mb": next((s[1] for s in after if s[4] == last[4]), first[1])}
+                "heap_warm_mb": first[5], "heap_end_mb": last[5], "heap_max_mb": max(s[5] for s in after)}
 
 
 async def _stream(client, path: str, body: dict, name: str) -> tuple[dict, int]:
@@ -190,10 +191,11 @@ async def _watch(pid: int, started: float, done: asyncio.Event, report: Report, 
         await asyncio.sleep(1.0)
 
 
-async def idle_rss(client, pid: int, settle: float = 10.0) -> float:
+async def idle_rss(client, pid: int, settle: float = 10.0) -> tuple[float, int]:
     """The server's RSS (MB) once every model is unloaded (keep_alive 0) and no model file is mapped.
 
     The same state before and after a soak, so what grew in between is memory the server kept.
+    Returns the RSS and how many model files were still mapped (none, unless a copy leaked).
     """
     import psutil
 
@@ -204,9 +206,7 @@ async def idle_rss(client, pid: int, settle: float = 10.0) -> float:
         await asyncio.sleep(0.2)
     await asyncio.sleep(1.0)
     mapped = sum(m.path.endswith(".gguf") for m in process.memory_maps(grouped=False))
-    if mapped:
-        print(f"(still {mapped} model file(s) mapped {settle:.0f} s after the unload)")
-    return process.memory_info().rss / 2**20
+    return process.memory_info().rss / 2**20, mapped
 
 
 async def warm(client) -> None:
@@ -221,18 +221,28 @@ async def soak(url: str, pid: int, learners: int, seconds: float, hostile: bool 
     import httpx
 
     report = Report()
+
+    async def unloaded(client) -> None:
+        rss, mapped = await idle_rss(client, pid)
+        report.idle_mb.append(rss)
+        report.mapped.append(mapped)
+
     async with httpx.AsyncClient(base_url=url) as client:
         await warm(client)
-        report.idle_mb.append(await idle_rss(client, pid))
+        await unloaded(client)
     started = time.monotonic()
-    deadline = started + seconds
     async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=learners * 2)) as client:
         done = asyncio.Event()
         watcher = asyncio.create_task(_watch(pid, started, done, report))
-        await asyncio.gather(*(learner(client, i, deadline, report, hostile) for i in range(learners)))
+        async def load(until: float) -> None:
+            await asyncio.gather(*(learner(client, i, until, report, hostile) for i in range(learners)))
+            await unloaded(client)
+
+        await load(started + seconds / 4)  # the warm-up quarter
+        report.rest_from = time.monotonic() - started
+        await load(time.monotonic() + seconds * 3 / 4)  # the rest
         done.set()
-        await watcher  # goes on a few seconds after the load: the server idle again
-        report.idle_mb.append(await idle_rss(client, pid))
+        await watcher
     return report
 
 
@@ -252,7 +262,7 @@ def main() -> None:
     finally:
         server.stop()
     warm_up = args.seconds / 4
-    res = report.resources(warm_up)
+    res = report.resources(report.rest_from)
     print(f"{cpu_model()}; {args.learners} learners for {args.seconds:.0f} s against labkit serve "
           f"(OLLAMA_NUM_PARALLEL default){', with odd and hostile requests' if args.hostile else ''}\n")
     print("completed correctly: " + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
@@ -269,13 +279,13 @@ def main() -> None:
           f"{res['copies_end']} (at most {res['copies_max']})")
     print(f"RSS outside model files (heap): {res['heap_warm_mb']:.0f} MB after warm-up, max {res['heap_max_mb']:.0f} MB, "
           f"end {res['heap_end_mb']:.0f} MB")
-    print(f"RSS with {res['copies_end']} copies mapped: first {res['rss_same_models_mb']:.0f} MB after warm-up, "
-          f"end {res['rss_end_mb']:.0f} MB")
-    before, after = report.idle_mb
-    print(f"RSS with every model unloaded: {before:.0f} MB before the load, {after:.0f} MB after it")
-    flat = after <= before * 1.1 + 32
-    print(f"memory flat (with every model unloaded, after the load within 10 % + 32 MB of before it): "
-          f"{'yes' if flat else 'NO'}")
+    cold, before, after = report.idle_mb
+    print(f"RSS with every model unloaded: {cold:.0f} MB before any request, {before:.0f} MB after the "
+          f"{warm_up:.0f} s warm-up, {after:.0f} MB at the end; model files still mapped then: "
+          + ", ".join(map(str, report.mapped)))
+    flat = after <= before * 1.1 + 32 and report.mapped[-1] == 0
+    print(f"memory flat (every model unloaded and no model file mapped at the end, RSS within 10 % + 32 MB "
+          f"of that after the warm-up): {'yes' if flat else 'NO'}")
     # a run shorter than a minute is still touching its pages after warm-up: its RSS is shown, not judged
     ok = not report.problems and report.busy == 0 and (flat or args.seconds < 60)
     print("soak:", "PASSED" if ok else "FAILED")

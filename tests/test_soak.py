@@ -41,3 +41,4 @@ def test_a_short_hostile_soak_loses_nothing() -> None:
     assert not report.problems, report.problems
     assert report.busy == 0
     assert sum(report.odd.values()) > 0 and sum(report.counts.values()) > 0, (report.odd, report.counts)
+    assert report.mapped[-1] == 0, f"{report.mapped[-1]} copies of a model stayed mapped after every model was unloaded"
