@@ -57,6 +57,8 @@ class RequestSampler:
         import llama_cpp
         import numpy as np
 
+        if self.grammar is None and self.waiting is None:  # the same chain, run and accepted in C: no copy
+            return int(llama_cpp.llama_sampler_sample(self.chain.sampler, ctx.ctx, row))  # of the logits here
         logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx.ctx, row), shape=(self.n_vocab,))
         token = self._draw(logits, with_grammar=False)
         if self.grammar is not None:
