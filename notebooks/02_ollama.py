@@ -154,7 +154,10 @@ say("The first piece arrived after **{first:.3f} s**, the last after **{last:.3f
 # `OLLAMA_NUM_PARALLEL`, default 4; lesson 05 measures the curve). The kit's server turns on
 # llama.cpp's *flash attention* (a fused attention kernel) for this: without it, the last bits of an
 # answer's arithmetic depend on which other answers share its batch, and a greedy answer could change
-# with the traffic; with it, a greedy answer is the same alone or batched (the kit's tests check it).
+# with the traffic. Even with it, llama.cpp's CPU attention changes kernel at 64 tokens of one answer
+# in a step, so the server reads each prompt in the pieces it would use alone, and reuses a cached
+# prompt's cells only when the same kernel made them: a greedy answer is the same alone, batched, or
+# after whatever others asked before (the kit's tests check it).
 
 # %%
 answers = llm.batch(["What is 2 + 2? Answer with a number.", "What colour is the sky? One word."])
