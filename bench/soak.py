@@ -182,7 +182,7 @@ async def _watch(pid: int, started: float, done: asyncio.Event, report: Report, 
     process = psutil.Process(pid)
     end = None
     while end is None or time.monotonic() < end:
-        maps = [m for m in process.memory_maps(grouped=False) if m.path.endswith(".gguf")]
+        maps = _model_maps(process)
         rss = process.memory_info().rss / 2**20
         report.samples.append((time.monotonic() - started, rss, process.num_threads(), process.num_fds(),
                                len(maps), rss - sum(m.rss for m in maps) / 2**20))
@@ -202,11 +202,15 @@ async def idle_rss(client, pid: int, settle: float = 10.0) -> tuple[float, int]:
     process = psutil.Process(pid)
     await client.post("/api/generate", json={"model": MODEL, "keep_alive": 0}, timeout=60)
     end = time.monotonic() + settle
-    while time.monotonic() < end and any(m.path.endswith(".gguf") for m in process.memory_maps(grouped=False)):
+    while time.monotonic() < end and _model_maps(process):
         await asyncio.sleep(0.2)
     await asyncio.sleep(1.0)
-    mapped = sum(m.path.endswith(".gguf") for m in process.memory_maps(grouped=False))
-    return process.memory_info().rss / 2**20, mapped
+    return process.memory_info().rss / 2**20, len(_model_maps(process))
+
+
+def _model_maps(process) -> list:
+    """The server's mappings of model files: one per loaded copy."""
+    return [m for m in process.memory_maps(grouped=False) if m.path.endswith(".gguf")]
 
 
 async def warm(client) -> None:
@@ -234,6 +238,7 @@ async def soak(url: str, pid: int, learners: int, seconds: float, hostile: bool 
     async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=learners * 2)) as client:
         done = asyncio.Event()
         watcher = asyncio.create_task(_watch(pid, started, done, report))
+
         async def load(until: float) -> None:
             await asyncio.gather(*(learner(client, i, until, report, hostile) for i in range(learners)))
             await unloaded(client)

@@ -178,8 +178,10 @@ class Runner(LoadedFile):
             # llama.cpp computes both the same way (see labkit.ollama.sequences), and a sampled token
             # can turn on the last bit.
             seeded = opts["seed"] >= 0 and opts["temperature"] > 0
-            seq = max(free, key=lambda s: 0 if seeded else reusable(s, tokens, self.n_batch))
-            reuse = self._keep(seq, 0 if seeded else reusable(seq, tokens, self.n_batch))
+            want = fresh_tiled(len(tokens), self.n_batch)
+            reuse, seq = max(((0 if seeded else reusable(s, tokens, want, self.n_batch), s) for s in free),
+                             key=lambda pair: pair[0])
+            reuse = self._keep(seq, reuse)
             work.to_read = tokens[reuse:]
         else:  # a paused job going on: its tokens so far are in the cells, except the last one sampled
             self.resumes += 1

@@ -55,10 +55,11 @@ class RequestSampler:
     def sample(self, ctx: Any, row: int) -> int:
         """The next token from row ``row`` of ``ctx``'s logits; the chain and grammar accept it."""
         import llama_cpp
-        import numpy as np
 
         if self.grammar is None and self.waiting is None:  # the same chain, run and accepted in C: no copy
             return int(llama_cpp.llama_sampler_sample(self.chain.sampler, ctx.ctx, row))  # of the logits here
+        import numpy as np
+
         logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx.ctx, row), shape=(self.n_vocab,))
         token = self._draw(logits, with_grammar=False)
         if self.grammar is not None:

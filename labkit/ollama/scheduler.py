@@ -86,6 +86,11 @@ class Loaded:
     def idle(self) -> bool:
         return self.active == 0
 
+    def keep_for(self, keep_alive: float) -> None:
+        """Stay loaded ``keep_alive`` seconds from now (for ever if infinite; 0 or less: unload now)."""
+        self.keep_alive = keep_alive
+        self.expires_at = None if math.isinf(keep_alive) else time.time() + keep_alive
+
 
 @dataclass
 class Lease:
@@ -198,11 +203,10 @@ class Scheduler:
         loaded.line.give(lease.runner, claimed)
         loaded.active -= 1
         loaded.last_used = time.monotonic()
-        loaded.keep_alive = keep_alive
-        loaded.expires_at = None if math.isinf(keep_alive) else time.time() + keep_alive
+        loaded.keep_for(keep_alive)
         self._changed.set()
         if (keep_alive <= 0 or loaded.superseded) and loaded.idle:  # a superseded copy goes as soon as it can
-            self._keep(asyncio.get_running_loop().create_task(self._unload(loaded)))
+            self._hold(asyncio.get_running_loop().create_task(self._unload(loaded)))
 
     def take_turn(self, lease: Lease, client: str) -> asyncio.Task[Lease]:
         """Pause: give the context to the next in line now; the task waits at the back for another turn.
@@ -226,7 +230,7 @@ class Scheduler:
             loaded.active -= 1
             loaded.last_used = time.monotonic()
             if loaded.idle:
-                loaded.expires_at = None if math.isinf(loaded.keep_alive) else time.time() + loaded.keep_alive
+                loaded.keep_for(loaded.keep_alive)
             self._changed.set()
 
     async def _next_turn(self, lease: Lease, client: str) -> Lease:
@@ -265,7 +269,7 @@ class Scheduler:
         # stopped half-way, so a client that hangs up while its model loads would otherwise lose the new
         # copy, its memory and its decode thread for good. The copy is kept and expires like any idle one.
         task = asyncio.get_running_loop().create_task(self._load(model, settings))
-        self._keep(task)
+        self._hold(task)
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -280,11 +284,10 @@ class Scheduler:
         loaded = task.result()
         loaded.active -= 1
         if loaded.idle and loaded.expires_at is None:
-            loaded.keep_alive = keep_alive
-            loaded.expires_at = None if math.isinf(keep_alive) else time.time() + keep_alive
+            loaded.keep_for(keep_alive)
             self._changed.set()
 
-    def _keep(self, task: asyncio.Task[Any]) -> None:
+    def _hold(self, task: asyncio.Task[Any]) -> None:
         """Hold a background task until it ends (the loop keeps only a weak reference); stop waits for it."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

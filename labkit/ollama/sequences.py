@@ -79,16 +79,19 @@ def fresh_piece(pos: int, length: int, n_batch: int) -> tuple[int, int]:
 
 def fresh_tiled(length: int, n_batch: int) -> list[bool]:
     """Per position of a ``length``-token prompt: is it computed by the tiled kernel when read from empty cells?"""
-    return [fresh_piece(pos, length, n_batch)[1] - fresh_piece(pos, length, n_batch)[0] >= TILE_ROWS
-            for pos in range(length)]
+    tiled: list[bool] = []
+    for start in range(0, length, n_batch):
+        size = min(n_batch, length - start)
+        tiled += [size >= TILE_ROWS] * size
+    return tiled
 
 
-def reusable(seq: _Sequence, tokens: list[int], n_batch: int) -> int:
+def reusable(seq: _Sequence, tokens: list[int], want: list[bool], n_batch: int) -> int:
     """How many of ``seq``'s cells a prompt ``tokens`` keeps and still gets the numbers of a read from empty
-    cells: the common prefix (less the last token, whose logits are wanted), only as far as each cell was
-    made by the kernel that read would use; and if the rest starts inside a tiled piece, at least
-    :data:`TILE_ROWS` of that piece are read again, so that they are tiled too."""
-    want = fresh_tiled(len(tokens), n_batch)
+    cells (``want``: :func:`fresh_tiled` of the prompt): the common prefix (less the last token, whose
+    logits are wanted), only as far as each cell was made by the kernel that read would use; and if the
+    rest starts inside a tiled piece, at least :data:`TILE_ROWS` of that piece are read again, so that
+    they are tiled too."""
     n = min(_common_prefix(seq.cached, tokens), len(tokens) - 1)
     n = next((i for i in range(n) if seq.tiled[i] != want[i]), n)
     if n > 0 and want[n]:

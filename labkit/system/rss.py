@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 MIB = 2**20
 
@@ -54,16 +55,12 @@ def limit_malloc_arenas(count: int = 2) -> bool:
     ``MALLOC_ARENA_MAX`` set in the environment wins. Called by ``labkit serve``; measured in
     bench/soak.py.
     """
-    import ctypes
     import os
 
-    if not sys.platform.startswith("linux") or os.environ.get("MALLOC_ARENA_MAX"):
+    libc = _glibc()
+    if libc is None or os.environ.get("MALLOC_ARENA_MAX"):
         return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(-8, count))  # -8 is M_ARENA_MAX in glibc's malloc.h
-    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to cap
-        return False
+    return bool(libc.mallopt(-8, count))  # -8 is M_ARENA_MAX in glibc's malloc.h
 
 
 def release_free_memory() -> bool:
@@ -74,11 +71,19 @@ def release_free_memory() -> bool:
     copy's RSS long after. Called by ``labkit serve`` after each unload; measured in bench/soak.py.
     False where this is not glibc.
     """
+    libc = _glibc()
+    return libc is not None and bool(libc.malloc_trim(0))
+
+
+def _glibc() -> Any | None:
+    """glibc, with the malloc tuning calls used above; None elsewhere (macOS, Windows, musl)."""
     import ctypes
 
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
-        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt, libc.malloc_trim  # noqa: B018  (musl has neither)
     except (OSError, AttributeError):
-        return False
+        return None
+    return libc
