@@ -222,9 +222,8 @@ class Scheduler:
         return task
 
     def _turn_ended(self, task: asyncio.Task[Lease], loaded: Loaded) -> None:
-        """A turn that ended without a lease (cancelled, even before it started, or failed) ends its
-        request: counted here, in the task's callback, because a task cancelled before its first step
-        never runs any of its coroutine's code."""
+        """A turn that ended without a lease (cancelled, even before it started, or failed) ends its request:
+        counted in the task's callback, as a task cancelled before its first step runs none of its code."""
         self._turns.discard(task)
         if task.cancelled() or task.exception() is not None:
             loaded.active -= 1
@@ -250,8 +249,7 @@ class Scheduler:
         for loaded in list(self.loaded.values()):
             if loaded.model.name.key == model.name.key or loaded.settings.path == str(model.gguf_path()):
                 found = True
-                loaded.keep_alive = 0
-                loaded.expires_at = time.time()
+                loaded.keep_for(0)
                 if loaded.idle:
                     await self._unload(loaded)
         return found
@@ -265,11 +263,9 @@ class Scheduler:
         if loaded is not None:  # warm: no need to wait behind another model's load
             loaded.active += 1
             return loaded
-        # The load runs in a task of its own that the request only waits for: a worker thread cannot be
-        # stopped half-way, so a client that hangs up while its model loads would otherwise lose the new
-        # copy, its memory and its decode thread for good. The copy is kept and expires like any idle one.
-        task = asyncio.get_running_loop().create_task(self._load(model, settings))
-        self._hold(task)
+        # The load runs in a task of its own that the request only waits for: a worker thread cannot stop
+        # half-way, and a client hanging up mid-load would lose the copy (memory, decode thread) for good.
+        task = self._hold(asyncio.get_running_loop().create_task(self._load(model, settings)))
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -287,10 +283,11 @@ class Scheduler:
             loaded.keep_for(keep_alive)
             self._changed.set()
 
-    def _hold(self, task: asyncio.Task[Any]) -> None:
+    def _hold(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
         """Hold a background task until it ends (the loop keeps only a weak reference); stop waits for it."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _load(self, model: Model, settings: LoadSettings) -> Loaded:
         async with self._lock:
